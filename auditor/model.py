@@ -1,0 +1,280 @@
+"""The audit's data model: frozen dataclasses shared by every pipeline stage.
+
+Data flows one way: collect -> run -> observe -> analyse -> score -> render -> gate.
+Each stage reads these types and returns new ones; no stage passes raw dicts to the next.
+The JSON form of :class:`Audit` is the one documented schema (see ``docs/schema.md``); it is
+produced and read only by :mod:`auditor.serialize`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Bump on any incompatible change to the JSON form, with a line saying what changed.
+# 1: first published schema.
+FORMAT_VERSION = 1
+
+#: Canonical categories, in the order reports show them.
+CATEGORIES = ("smoke", "e2e", "stress", "benchmarks", "unit", "other")
+
+SEVERITIES = ("high", "medium", "low")
+
+#: Outcome statuses. ``not_run`` carries its reason in :attr:`Outcome.reason`.
+STATUSES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed", "not_run")
+
+#: Why a defined test did not run.
+NOT_RUN_REASONS = (
+    "uncollectable",  # pytest will never collect it (see TestCase.not_collectable_reason)
+    "deselected",  # collected, then deselected by -m/-k/config
+    "timed_out",  # its suite hit the timeout before reaching it
+    "crashed",  # its suite's interpreter died before reaching it
+    "not_in_suite",  # no configured suite covers it
+    "suite_not_run",  # its suite exists but was not run (e.g. results imported without it)
+    "collection_error",  # its module failed to import
+)
+
+#: Suite statuses.
+SUITE_STATUSES = ("completed", "failed", "timed_out", "crashed", "error", "no_tests", "not_run")
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A pytest mark on a test, as far as it can be read without importing the code."""
+
+    name: str
+    reason: str | None = None
+    #: Source text of a static condition (``skipif``/``xfail``), ``None`` when there is none.
+    condition: str | None = None
+    #: True when the mark applies whatever the environment (``skip``, ``skipif(True)``).
+    unconditional: bool = False
+    #: ``xfail(strict=...)`` when given, else ``None``.
+    strict: bool | None = None
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """One test definition found in the source (one ``def``, however many parameters)."""
+
+    __test__ = False  # keep pytest from collecting this class
+
+    #: pytest-style node id without parameters: ``path::Class::function``.
+    id: str
+    path: str
+    name: str
+    line: int
+    category: str
+    cls: str | None = None
+    markers: tuple[Marker, ...] = ()
+    #: Number of parametrized instances, ``None`` when it cannot be read statically.
+    params: int | None = 1
+    fixtures: tuple[str, ...] = ()
+    collectable: bool = True
+    not_collectable_reason: str | None = None
+    is_async: bool = False
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A weakness found in a test, statically, at run time, or by a sabotage probe."""
+
+    rule: str  # e.g. "AUD101"
+    slug: str  # e.g. "error-status-accepted"
+    severity: str  # one of SEVERITIES
+    message: str
+    path: str
+    line: int
+    test_id: str | None = None
+    origin: str = "static"  # static | runtime | probe | scan
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HttpExchange:
+    """One HTTP request a test made, and what came back."""
+
+    method: str
+    host_class: str  # loopback | private | external | in-process
+    host: str
+    path: str
+    status: int | None  # None when no response arrived
+    duration: float
+    bytes: int
+    client: str = "httpx"  # httpx | requests
+
+
+@dataclass(frozen=True)
+class WarningRecord:
+    """A warning raised while a test ran."""
+
+    category: str
+    message: str
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the auditor's pytest plugin saw one test do."""
+
+    http: tuple[HttpExchange, ...] = ()
+    processes: tuple[str, ...] = ()
+    sockets_loopback: int = 0
+    sockets_other: int = 0
+    files_written: int = 0
+    mocks: tuple[str, ...] = ()
+    assertions: int = 0
+    raises_blocks: int = 0
+    warnings: tuple[WarningRecord, ...] = ()
+    setup_duration: float = 0.0
+    call_duration: float = 0.0
+    teardown_duration: float = 0.0
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """How one test fared when its HTTP responses were sabotaged in one mode."""
+
+    mode: str
+    result: str  # killed | survived | error (the probe itself could not run)
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one test instance (one node id) in a run, or why it did not run."""
+
+    node_id: str
+    case_id: str
+    status: str  # one of STATUSES
+    suite: str | None = None
+    #: Skip/xfail reason, or the not-run reason (one of NOT_RUN_REASONS).
+    reason: str | None = None
+    #: For skips: "unconditional" or "conditional".
+    skip_kind: str | None = None
+    duration: float = 0.0
+    #: ``None`` means "not observed" (e.g. results imported without our plugin), never "nothing happened".
+    observation: Observation | None = None
+    probes: tuple[ProbeResult, ...] = ()
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    """One suite: a pytest subprocess over some paths, or results imported from files."""
+
+    name: str
+    category: str
+    paths: tuple[str, ...]
+    status: str  # one of SUITE_STATUSES
+    exit_code: int | None = None
+    duration: float = 0.0
+    collected: int = 0
+    deselected: int = 0
+    outcomes: tuple[Outcome, ...] = ()
+    command: tuple[str, ...] = ()
+    source: str = "run"  # run | results
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Honest counts for one category (or ``total``). Raw counts only; rates are properties."""
+
+    category: str
+    created: int = 0  # test instances defined in the source (parametrize expanded where readable)
+    collectable: int = 0
+    collected: int = 0
+    deselected: int = 0
+    run: int = 0  # passed + failed + error + xfailed + xpassed
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    skipped_unconditional: int = 0
+    xfailed: int = 0
+    xpassed: int = 0
+    not_run: int = 0
+    #: "yes" | "no" | "partial" | "not observed" | "n/a"
+    real_infrastructure: str = "not observed"
+
+    @property
+    def run_rate(self) -> float | None:
+        """Share of created tests that ran, or ``None`` when none were created."""
+        return self.run / self.created if self.created else None
+
+    @property
+    def pass_rate(self) -> float | None:
+        """Share of run tests that passed, or ``None`` when none ran."""
+        return self.passed / self.run if self.run else None
+
+
+@dataclass(frozen=True)
+class Deduction:
+    """One reason a quality score is below 10, with the points it cost."""
+
+    reason: str
+    points: float
+
+
+@dataclass(frozen=True)
+class Score:
+    """The quality score of one category (or ``total``), with every deduction shown."""
+
+    category: str
+    value: float | None  # 0-10, None when nothing ran to judge
+    deductions: tuple[Deduction, ...] = ()
+    kill_rate: float | None = None  # sabotage kill rate, None when not probed
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One dimension of realistic completion."""
+
+    name: str
+    value: float  # 0-1, from evidence
+    weight: float
+    low: float  # value if everything unobserved turned out bad
+    high: float  # value if everything unobserved turned out good
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Deliverable:
+    """A sprint deliverable and whether its proofs hold."""
+
+    name: str
+    done: bool
+    proofs: tuple[str, ...]
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Completion:
+    """Evidence-based completion beside what was claimed."""
+
+    value: float  # 0-100
+    low: float
+    high: float
+    claimed: float | None = None
+    dimensions: tuple[Dimension, ...] = ()
+    deliverables: tuple[Deliverable, ...] = ()
+    red_flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Everything one audit found: the single input of every renderer and of the gate."""
+
+    root: str
+    created: str  # ISO 8601 UTC
+    version: str  # auditor version
+    format: int = FORMAT_VERSION
+    project: str = ""
+    cases: tuple[TestCase, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    suites: tuple[SuiteResult, ...] = ()
+    tallies: tuple[Tally, ...] = ()
+    scores: tuple[Score, ...] = ()
+    completion: Completion | None = None
+    probe_modes: tuple[str, ...] = ()
+    #: Free-form facts about how the audit was made (command, python, platform, durations).
+    environment: dict[str, str] = field(default_factory=dict)
