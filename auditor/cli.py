@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         print("auditor: interrupted", file=sys.stderr)
         return FAILED
     except click_exceptions.NoArgsIsHelpError:
-        app(args=["--help"], standalone_mode=False)
+        # typer has already printed the help before raising; printing it again doubled it.
         return OK
     except typer.Exit as exc:
         return int(exc.exit_code)
@@ -62,4 +62,220 @@ def version_command() -> int:
     from auditor import __version__
 
     typer.echo(f"auditor {__version__}")
+    return OK
+
+
+def _audit_path(root: str, audit_file: str | None) -> tuple[object, object]:
+    """(config, audit path): ``--audit`` or ``<report_dir>/audit.json`` under the project root."""
+    from pathlib import Path
+
+    from auditor.config import read_config
+
+    config = read_config(root)
+    path = Path(audit_file) if audit_file else config.root / config.report_dir / "audit.json"
+    return config, path
+
+
+@app.command("report")
+def report_command(
+    audit_file: str = typer.Option(None, "--audit", help="Audit JSON to render (default: <report_dir>/audit.json)."),
+    formats: list[str] = typer.Option(["all"], "--format", "-f", help="terminal, markdown, html, json, sarif, github or all (repeatable)."),
+    output: str = typer.Option(None, "--output", "-o", help="Folder for report files (default: tool.auditor report_dir, i.e. reports/)."),
+    root: str = typer.Option(".", "--root", help="Project root (where pyproject.toml is)."),
+) -> int:
+    """Render reports from an audit JSON: terminal, Markdown, HTML, JSON, SARIF, GitHub annotations."""
+    import os
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from auditor.history import read_history
+    from auditor.render import produce_reports
+    from auditor.serialize import read_audit
+
+    config, path = _audit_path(root, audit_file)
+    audit = read_audit(path)
+    out = Path(output) if output else config.root / config.report_dir
+    written = produce_reports(
+        audit,
+        formats,
+        out,
+        console=Console(),
+        history=read_history(config.root / config.report_dir),
+        github=os.environ.get("GITHUB_ACTIONS") == "true",
+    )
+    for item in written:
+        typer.echo(f"wrote {item}")
+    return OK
+
+
+@app.command("gate")
+def gate_command(
+    audit_file: str = typer.Option(None, "--audit", help="Audit JSON to judge (default: <report_dir>/audit.json)."),
+    baseline: str = typer.Option(None, "--baseline", help="Baseline file of known problems (default: tool.auditor.gate baseline)."),
+    write_baseline: str = typer.Option(None, "--write-baseline", help="Write today's violations to FILE and pass."),
+    root: str = typer.Option(".", "--root", help="Project root (where pyproject.toml is)."),
+) -> int:
+    """Fail (exit 1) when the audit breaks the gate (pyproject tool.auditor.gate); one line per violation."""
+    from auditor import gate, history
+    from auditor.serialize import read_audit
+
+    config, path = _audit_path(root, audit_file)
+    audit = read_audit(path)
+    if write_baseline:
+        violations = gate.evaluate(audit, config.gate, None)
+        written = history.write_baseline(write_baseline, violations, audit)
+        typer.echo(f"auditor gate: baseline of {len(violations)} violation(s) written to {written}")
+        return OK
+    baseline_file = baseline or config.gate.baseline
+    known = history.read_baseline(config.root / baseline_file if baseline_file and not baseline else baseline_file) if baseline_file else None
+    violations = gate.evaluate(audit, config.gate, known)
+    for violation in violations:
+        typer.echo(str(violation))
+    if violations:
+        typer.echo(f"auditor gate: FAILED ({len(violations)} violation(s))", err=True)
+        return FAILED
+    typer.echo("auditor gate: passed")
+    return OK
+
+
+@app.command("trend")
+def trend_command(
+    history_file: str = typer.Option(None, "--history", help="History file (default: <report_dir>/history.jsonl)."),
+    root: str = typer.Option(".", "--root", help="Project root (where pyproject.toml is)."),
+) -> int:
+    """Show created / run / passed / completion over past audits."""
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from auditor.config import read_config
+    from auditor.history import read_history
+    from auditor.render_terminal import print_trend
+
+    config = read_config(root)
+    entries = read_history(Path(history_file) if history_file else config.root / config.report_dir)
+    print_trend(entries, Console())
+    return OK
+
+
+@app.command("merge")
+def merge_command(
+    audits: list[str] = typer.Argument(..., help="Audit JSON files from CI shards."),
+    output: str = typer.Option(..., "--output", "-o", help="Where to write the merged audit JSON."),
+    root: str = typer.Option(".", "--root", help="Project root (where pyproject.toml is)."),
+) -> int:
+    """Combine audit JSONs from several CI shards into one (each test counted once)."""
+    from pathlib import Path
+
+    from auditor.config import read_config
+    from auditor.history import merge
+    from auditor.render import write_report
+    from auditor.serialize import dumps, read_audit
+
+    merged = merge([read_audit(Path(a)) for a in audits], read_config(root))
+    written = write_report(Path(output), dumps(merged))
+    typer.echo(f"auditor merge: {len(audits)} audit(s) -> {written}")
+    return OK
+
+
+@app.command("audit")
+def audit_command(
+    root: str = typer.Option(".", "--root", help="Project root (where pyproject.toml is)."),
+    gate_check: bool = typer.Option(True, "--gate/--no-gate", help="Apply the gate (tool.auditor.gate) at the end: exit 1 on violations."),
+) -> int:
+    """The whole audit: collect, run, observe, analyse, score, write every report, gate; ends with the HTML path."""
+    import os
+
+    from rich.console import Console
+
+    from auditor import gate, history, pipeline
+    from auditor.config import read_config
+    from auditor.render import produce_reports
+
+    config = read_config(root)
+    report_dir = config.root / config.report_dir
+    result = pipeline.audit(config)
+    console = Console()
+    written = produce_reports(result, ["all"], report_dir, console=console, history=history.read_history(report_dir), github=os.environ.get("GITHUB_ACTIONS") == "true")
+    code = OK
+    if gate_check:
+        known = history.read_baseline(config.root / config.gate.baseline) if config.gate.baseline else None
+        violations = gate.evaluate(result, config.gate, known)
+        for violation in violations:
+            typer.echo(str(violation))
+        typer.echo(f"auditor gate: {'FAILED (' + str(len(violations)) + ' violation(s))' if violations else 'passed'}")
+        code = FAILED if violations else OK
+    html = next((p for p in written if p.suffix == ".html"), None)
+    typer.echo(f"HTML report: {html}")
+    return code
+
+
+#: ``--fail-on`` levels of ``auditor scan``: a finding at or above the level makes the exit code 1.
+_FAIL_LEVELS = {"high": ("high",), "medium": ("high", "medium"), "low": ("high", "medium", "low"), "none": ()}
+
+
+@app.command("scan")
+def scan_command(
+    paths: list[str] = typer.Argument(None, help="Files or folders to scan (default: [tool.auditor] paths, pytest testpaths, else the root)."),
+    output_format: str = typer.Option("table", "--format", help="table (rich summary) or json (an Audit with cases and findings)."),
+    output: str = typer.Option(None, "--output", "-o", help="Write the JSON to FILE instead of stdout (with --format json)."),
+    fail_on: str = typer.Option("high", "--fail-on", help="Exit 1 when a finding is at or above: high, medium, low or none."),
+    root: str = typer.Option(".", "--root", help="Project root (where pyproject.toml is)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Ignore and do not write .auditor_cache."),
+) -> int:
+    """Inventory the tests without running them and report weak tests (exit 1 on findings at/above --fail-on)."""
+    import time
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from auditor.analyse import scan
+    from auditor.collect import paused_gc
+    from auditor.config import read_config
+    from auditor.exceptions import ConfigError
+    from auditor.scan_output import print_scan, scan_audit
+    from auditor.serialize import dumps
+
+    if output_format not in ("table", "json"):
+        raise ConfigError(f"--format: {output_format!r} is not one of table, json")
+    if fail_on not in _FAIL_LEVELS:
+        raise ConfigError(f"--fail-on: {fail_on!r} is not one of {', '.join(_FAIL_LEVELS)}")
+    config = read_config(root)
+    started = time.perf_counter()
+    with paused_gc():  # thousands of parsed modules stay alive until exit; GC passes over them cost seconds
+        inventory, findings = scan(config, list(paths or ()), cache=not no_cache)
+        seconds = time.perf_counter() - started
+        text = dumps(scan_audit(config, inventory, findings, seconds=seconds)) if output_format == "json" else ""
+    if output_format == "json":
+        if output:
+            Path(output).write_text(text, encoding="utf-8")
+            typer.echo(f"wrote {output}", err=True)
+        else:
+            typer.echo(text, nl=False)
+    else:
+        print_scan(Console(), inventory, findings, seconds=seconds)
+    return FAILED if any(f.severity in _FAIL_LEVELS[fail_on] for f in findings) else OK
+
+
+@app.command("rules")
+def rules_command(
+    output_format: str = typer.Option("table", "--format", help="table, json or markdown."),
+) -> int:
+    """List every rule (static, runtime, probe, scan) with its id, severity and rationale."""
+    from rich.console import Console
+
+    from auditor.exceptions import ConfigError
+    from auditor.rules import all_rules
+    from auditor.scan_output import print_rules, rules_json, rules_markdown
+
+    rules = all_rules()
+    if output_format == "markdown":
+        typer.echo(rules_markdown(rules), nl=False)
+    elif output_format == "json":
+        typer.echo(rules_json(rules), nl=False)
+    elif output_format == "table":
+        print_rules(Console(), rules)
+    else:
+        raise ConfigError(f"--format: {output_format!r} is not one of table, json, markdown")
     return OK

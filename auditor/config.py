@@ -107,6 +107,8 @@ class GateConfig:
     fail_on_severity: str | None = "high"
     fail_on_5xx_pass: bool = True
     fail_on_vacuous: bool = True
+    #: Tests that ran and failed or errored (the audited suite's exit code is only data).
+    fail_on_failed: bool = True
     min_completion: float | None = None
     min_quality: float | None = None
     baseline: str | None = None
@@ -351,7 +353,7 @@ def _gate(value: Any) -> GateConfig:
     for key, item in value.items():
         if key in ("not_run_categories", "allowed_skip_reasons", "fail_on_rules"):
             kwargs[key] = _str_tuple(item, f"[tool.auditor.gate] {key}")
-        elif key in ("fail_on_not_run", "fail_on_5xx_pass", "fail_on_vacuous"):
+        elif key in ("fail_on_not_run", "fail_on_5xx_pass", "fail_on_vacuous", "fail_on_failed"):
             if not isinstance(item, bool):
                 raise ConfigError(f"[tool.auditor.gate] {key}: expected true or false")
             kwargs[key] = item

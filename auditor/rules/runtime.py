@@ -1,0 +1,84 @@
+"""Runtime rules (AUD2xx): what a test did when it ran, as seen by the auditor's pytest plugin.
+
+A test without an observation (results imported without our plugin) is never judged here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from auditor.config import AuditConfig
+from auditor.model import Finding, SuiteResult, TestCase
+from auditor.rules import RuleInfo, finding, is_enabled, register
+
+PASSED_ON_5XX = register(RuleInfo(
+    "AUD201", "passed-on-5xx", "high", "runtime",
+    "The test passed although the server answered 5xx (501 = not implemented): its checks accept failure.",
+    bad="r = http.post('/v1/messages', json=body)\nassert r.status_code in [200, 501]  # the server said 501",
+    good="r = http.post('/v1/messages', json=body)\nassert r.status_code == 200\nassert r.json()['content'][0]['text'] == 'Paris.'",
+))
+NO_ASSERTION_RAN = register(RuleInfo(
+    "AUD202", "no-assertion-executed", "medium", "runtime",
+    "The test passed without executing a single assertion or pytest.raises block.",
+    bad="def test_items(items):\n    for item in items:  # empty at run time\n        assert item.ok",
+    good="def test_items(items):\n    assert len(items) == 3\n    assert all(item.ok for item in items)",
+))
+NOT_REAL = register(RuleInfo(
+    "AUD203", "no-live-infrastructure", "high", "runtime",
+    "A test in a real-infrastructure category touched no live process or socket: it did not test the real system.",
+    bad="# tests/e2e/test_api.py\ndef test_login():\n    assert TestClient(app).post('/login').status_code == 200",
+    good="# tests/e2e/test_api.py\ndef test_login(live_server):\n    assert httpx.post(live_server + '/login').json() == {'ok': True}",
+))
+MOCK_IN_REAL = register(RuleInfo(
+    "AUD204", "mock-in-real-category", "high", "runtime",
+    "A mock was in force while a test of a real-infrastructure category ran.",
+    bad="# tests/e2e/test_api.py\n@mock.patch('httpx.Client.post')\ndef test_login(post): ...",
+    good="# tests/e2e/test_api.py\ndef test_login(live_server):\n    assert httpx.post(live_server + '/login').json() == {'ok': True}",
+))
+RESOURCE_WARNING = register(RuleInfo(
+    "AUD205", "resource-warning", "low", "runtime",
+    "The test leaked a socket, file or process (ResourceWarning).",
+    bad="def test_log():\n    log = open('server.log', 'w')  # never closed",
+    good="def test_log(tmp_path):\n    with open(tmp_path / 'server.log', 'w') as log:\n        ...",
+))
+
+
+def runtime_findings(cases: Sequence[TestCase], suites: Sequence[SuiteResult], config: AuditConfig) -> tuple[Finding, ...]:
+    """Findings from every observed outcome."""
+    by_id = {case.id: case for case in cases}
+    found: list[Finding] = []
+
+    def add(info: RuleInfo, message: str, case: TestCase | None, node_id: str, evidence: Sequence[str] = ()) -> None:
+        if is_enabled(info, config):
+            found.append(finding(info.id, message, path=case.path if case else node_id.split("::")[0],
+                                 line=case.line if case else 1, test_id=node_id, evidence=evidence, config=config))
+
+    for suite in suites:
+        for outcome in suite.outcomes:
+            obs = outcome.observation
+            if obs is None:
+                continue
+            case = by_id.get(outcome.case_id)
+            category = case.category if case else suite.category
+            if outcome.status == "passed":
+                errors = sorted({x.status for x in obs.http if x.status is not None and x.status >= 500})
+                if errors:
+                    named = ", ".join(f"{s} Not Implemented" if s == 501 else str(s) for s in errors)
+                    add(PASSED_ON_5XX, f"passed while the server answered {named}", case, outcome.node_id,
+                        [f"{x.method} {x.path} -> {x.status}" for x in obs.http if x.status and x.status >= 500][:5])
+                if obs.assertions == 0 and obs.raises_blocks == 0:
+                    add(NO_ASSERTION_RAN, "passed with zero assertions executed", case, outcome.node_id)
+            if outcome.status in ("passed", "failed") and category in config.real_infrastructure:
+                live = any(x.host_class != "in-process" for x in obs.http) or obs.sockets_loopback or obs.sockets_other
+                if not live:
+                    add(NOT_REAL, f"{category} test touched no live process or socket", case, outcome.node_id,
+                        [f"in-process {x.method} {x.path}" for x in obs.http][:5])
+                if obs.mocks:
+                    add(MOCK_IN_REAL, f"mock in force in a {category} test: {', '.join(obs.mocks[:3])}", case,
+                        outcome.node_id, obs.mocks[:5])
+            for warning in obs.warnings:
+                if warning.category == "ResourceWarning":
+                    add(RESOURCE_WARNING, f"ResourceWarning: {warning.message[:120]}", case, outcome.node_id,
+                        [f"{warning.path}:{warning.line}"])
+                    break
+    return tuple(found)

@@ -1,0 +1,1 @@
+"""Smoke suite: one fast check per route of the live server."""

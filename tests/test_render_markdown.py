@@ -1,0 +1,41 @@
+"""Markdown report: the review's structure, checked against a gold file."""
+
+from __future__ import annotations
+
+from goldtest import compare
+from review_audit import ACCEPTS_501, review_audit
+
+from auditor.render import RenderContext
+from auditor.render_markdown import MarkdownReporter
+
+REVIEW = review_audit(with_scores=True)
+
+
+def test_markdown_matches_gold() -> None:
+    compare(MarkdownReporter().render(REVIEW, RenderContext()), "review.md")
+
+
+def test_markdown_has_the_review_sections_in_order() -> None:
+    text = MarkdownReporter().render(REVIEW, RenderContext())
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings == [
+        "## Red flags",
+        "## Critical findings",
+        "## Test quality assessment matrix",
+        "## Root cause hypotheses",
+        "## Realistic completion",
+        "## Revised status",
+        "## Action items",
+        "## Top findings (3 of 3)",
+    ]
+    assert "| **Total** | **43** | **7** | **6** | **Partial** | **4.1/10** | **—** |" in text
+    assert f"- 🚩 {ACCEPTS_501} passes while the server answers 501." in text
+
+
+def test_markdown_is_not_html_escaped_but_table_pipes_are() -> None:
+    from dataclasses import replace
+
+    finding = replace(REVIEW.findings[0], message="accepts <501> | 400 & more")
+    text = MarkdownReporter().render(replace(REVIEW, findings=(finding,)), RenderContext())
+    assert "accepts <501> \\| 400 & more" in text
+    assert "&lt;" not in text

@@ -1,0 +1,178 @@
+"""The rule catalogue: every static rule fires on its bad example and stays quiet on its good one."""
+
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from auditor.analyse import scan
+from auditor.config import read_config
+from auditor.model import SEVERITIES
+from auditor.rules import RuleInfo, all_rules, finding, get_rule, register
+
+STATIC = [rule for rule in all_rules() if rule.origin == "static"]
+WITH_EXAMPLES = [rule for rule in all_rules() if rule.bad and rule.origin in ("static", "scan")]
+
+
+def scan_source(tmp_path: Path, source: str, *, name: str = "test_example.py", pyproject: str = "") -> list:
+    """Findings of a scan of one test file written to ``tmp_path``."""
+    if pyproject:
+        (tmp_path / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    (tmp_path / name).write_text(textwrap.dedent(source), encoding="utf-8")
+    _inventory, findings = scan(read_config(tmp_path), [str(tmp_path / name)])
+    return list(findings)
+
+
+def rule_ids(findings: list) -> set[str]:
+    return {f.rule for f in findings}
+
+
+def test_catalogue_is_complete_and_consistent() -> None:
+    assert len(STATIC) >= 25
+    assert len({r.id for r in all_rules()}) == len({r.slug for r in all_rules()}) == len(all_rules())
+    for rule in all_rules():
+        assert rule.severity in SEVERITIES
+        assert rule.rationale and "\n" not in rule.rationale
+    for rule in STATIC:
+        assert rule.id.startswith("AUD1") and rule.bad and rule.good
+
+
+@pytest.mark.parametrize("rule", WITH_EXAMPLES, ids=lambda r: f"{r.id}-{r.slug}")
+def test_rule_fires_on_its_bad_example(tmp_path: Path, rule: RuleInfo) -> None:
+    assert rule.id in rule_ids(scan_source(tmp_path, rule.bad))
+
+
+@pytest.mark.parametrize("rule", WITH_EXAMPLES, ids=lambda r: f"{r.id}-{r.slug}")
+def test_rule_is_quiet_on_its_good_example(tmp_path: Path, rule: RuleInfo) -> None:
+    assert scan_source(tmp_path, rule.good) == []
+
+
+def test_register_refuses_a_clash_and_accepts_a_repeat() -> None:
+    info = get_rule("AUD101")
+    assert register(info) is info
+    with pytest.raises(ValueError, match="registered twice"):
+        register(dataclasses.replace(info, rationale="something else"))
+    with pytest.raises(ValueError, match="used by both"):
+        register(dataclasses.replace(info, id="AUD199"))
+
+
+def test_finding_takes_slug_and_configured_severity(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.auditor.severity]\nerror-status-accepted = 'low'\n")
+    config = read_config(tmp_path)
+    built = finding("AUD101", "m", path="a.py", line=3, test_id="a.py::t", config=config)
+    assert (built.slug, built.severity, built.origin) == ("error-status-accepted", "low", "static")
+
+
+def test_select_and_ignore_switch_rules(tmp_path: Path) -> None:
+    source = "def test_x(client):\n    r = client.get('/x')\n    assert r.status_code in (200, 500)\n    assert r\n"
+    assert rule_ids(scan_source(tmp_path, source)) == {"AUD101", "AUD105"}
+    assert rule_ids(scan_source(tmp_path, source, pyproject="[tool.auditor]\nignore = ['truthy-response']\n")) == {
+        "AUD101"
+    }
+    assert rule_ids(scan_source(tmp_path, source, pyproject="[tool.auditor]\nselect = ['AUD105']\n")) == {"AUD105"}
+
+
+def test_suppression_on_the_line_and_on_the_def(tmp_path: Path) -> None:
+    source = """
+        def test_a(client):
+            r = client.get('/x')
+            assert r.status_code in (200, 500)  # auditor: ignore[AUD101] the proxy answers 500 by contract
+
+        def test_b(client):  # auditor: ignore[truthy-response, AUD101] legacy, see issue 12
+            r = client.get('/x')
+            assert r.status_code in (200, 500)
+            assert r
+    """
+    assert scan_source(tmp_path, source) == []
+
+
+def test_bad_and_unused_suppressions_are_reported(tmp_path: Path) -> None:
+    source = """
+        def test_a(client):
+            r = client.get('/x')
+            assert r.status_code in (200, 500)  # auditor: ignore[AUD101]
+
+        def test_b():  # auditor: ignore[AUD101] nothing to silence here
+            assert f() == 1
+
+        def test_c():  # auditor: ignore[AUD999] no such rule
+            assert f() == 1
+    """
+    found = sorted((f.rule, f.line) for f in scan_source(tmp_path, source))
+    assert found == [("AUD101", 4), ("AUD905", 6), ("AUD906", 4), ("AUD906", 9)]
+
+
+def test_suppression_syntax_inside_a_string_is_not_a_suppression(tmp_path: Path) -> None:
+    source = "def test_s():\n    text = '# auditor: ignore[AUD101] quoted'\n    assert parse(text) == []\n"
+    assert scan_source(tmp_path, source) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # requests' Response.__bool__ is .ok, so this checks the status
+        "import requests\ndef test_r(url):\n    r = requests.get(url)\n    assert r\n    assert r.json() == {}\n",
+        # a not-implemented route is supposed to answer 501
+        "def test_stub(client):\n    assert client.post('/v1/fine-tunes').status_code == 501\n",
+        # a routing test is about statuses
+        "def test_routes_answer(client):\n    assert client.get('/a').status_code == 200\n",
+        # `if bad: pytest.fail()` is an assertion spelt differently
+        "import pytest\ndef test_f(x):\n    if x.broken():\n        pytest.fail('broken')\n",
+        # a handler that keeps the error for a later check does not swallow it
+        "def test_t(errors):\n    try:\n        assert f() == 1\n    except Exception as e:\n        errors.append(e)\n    assert not errors\n",
+        # obj == obj among other checks tests a custom __eq__
+        "def test_eq():\n    cfg = Config()\n    assert cfg == cfg\n    assert cfg.get('x', 2) == 2\n",
+    ],
+    ids=["requests-truthy", "501-route", "routing", "if-fail", "recorded-error", "custom-eq"],
+)
+def test_strong_tests_that_look_weak_are_not_flagged(tmp_path: Path, source: str) -> None:
+    assert scan_source(tmp_path, source) == []
+
+
+def test_real_infrastructure_rules_follow_the_configured_categories(tmp_path: Path) -> None:
+    source = (
+        "from fastapi.testclient import TestClient\ndef test_h():\n    assert TestClient(app).get('/h').json() == {}\n"
+    )
+    (tmp_path / "e2e").mkdir()
+    assert rule_ids(scan_source(tmp_path, source, name="e2e/test_h.py")) == {"AUD121"}
+    (tmp_path / "unit").mkdir()
+    assert scan_source(tmp_path, source, name="unit/test_h.py") == []
+    relaxed = "[tool.auditor]\nreal_infrastructure = ['stress']\n"
+    assert scan_source(tmp_path, source, name="e2e/test_h.py", pyproject=relaxed) == []
+
+
+def test_fixture_defined_in_conftest_is_followed(tmp_path: Path) -> None:
+    (tmp_path / "e2e").mkdir()
+    (tmp_path / "e2e" / "conftest.py").write_text(
+        "import pytest\nfrom starlette.testclient import TestClient\n"
+        "@pytest.fixture\ndef api():\n    with TestClient(app) as client:\n        yield client\n"
+    )
+    findings = scan_source(tmp_path, "def test_h(api):\n    assert api.get('/h').json() == {}\n", name="e2e/test_h.py")
+    assert [(f.rule, f.message) for f in findings] == [
+        ("AUD121", "e2e test: fixture 'api' builds an in-process client `TestClient(...)`")
+    ]
+
+
+def test_helper_in_another_project_module_counts_as_a_check(tmp_path: Path) -> None:
+    (tmp_path / "testhelpers.py").write_text("def same_invoice(a, b):\n    assert a == b\n")
+    source = "from testhelpers import same_invoice\ndef test_i():\n    same_invoice(make(), {'total': 1})\n"
+    assert scan_source(tmp_path, source) == []
+    (tmp_path / "testhelpers.py").write_text("def same_invoice(a, b):\n    return a == b\n")
+    assert rule_ids(scan_source(tmp_path, source)) == {"AUD107"}
+
+
+def test_a_failing_rule_is_a_finding_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor.rules import base
+
+    def explode(facts):  # type: ignore[no-untyped-def]
+        raise RecursionError("maximum recursion depth exceeded")
+
+    broken = dataclasses.replace(base.STATIC_RULES[0], check=explode)
+    monkeypatch.setattr(base, "STATIC_RULES", [broken, *base.STATIC_RULES[1:]])
+    monkeypatch.setattr("auditor.analyse.STATIC_RULES", base.STATIC_RULES)
+    findings = scan_source(tmp_path, "def test_x(client):\n    r = client.get('/')\n    assert r\n")
+    assert sorted(f.rule for f in findings) == ["AUD105", "AUD908"]
+    assert "RecursionError" in next(f.message for f in findings if f.rule == "AUD908")
