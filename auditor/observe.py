@@ -98,8 +98,13 @@ def tally(cases: Sequence[TestCase], suites: Sequence[SuiteResult], config: Audi
     category_of = {case.id: case.category for case in cases}
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     observed: dict[str, list[bool]] = defaultdict(list)
+    # Parametrize lists that cannot be read statically are counted by what actually ran.
+    seen: dict[str, int] = defaultdict(int)
+    for suite in suites:
+        for outcome in suite.outcomes:
+            seen[outcome.case_id] += 1
     for case in cases:
-        instances = case.params if case.params is not None else 1
+        instances = case.params if case.params is not None else max(1, seen.get(case.id, 0))
         counts[case.category]["created"] += instances
         if case.collectable:
             counts[case.category]["collectable"] += instances
