@@ -14,7 +14,7 @@ from suites.wire import COUNTING, HTTP_TIMEOUT_S, token_ids
 
 pytestmark = pytest.mark.e2e
 
-ANTHROPIC_MODEL = "claude-sonnet-4-5"
+ANTHROPIC_MODEL = "claude-local-fixture"
 OPENAI_MODEL = "gpt-4o-mini"
 QUILL = SYSTEM_FACTS[0]
 
