@@ -279,3 +279,43 @@ def rules_command(
     else:
         raise ConfigError(f"--format: {output_format!r} is not one of table, json, markdown")
     return OK
+
+
+@app.command("run")
+def run_command(
+    root: str = typer.Option(".", "--root", help="Project root (where pyproject.toml is)."),
+    suites: list[str] = typer.Option(None, "--suite", help="Run only this suite (repeatable; default: every suite)."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
+    output: str = typer.Option(None, "--output", "-o", help="Write the audit JSON here (default: <report_dir>/audit.json)."),
+) -> int:
+    """Run every suite under the auditor's plugin and print the honest matrix (exit 0 once the run completed)."""
+    from rich.console import Console
+
+    from auditor import pipeline
+    from auditor.config import read_config
+    from auditor.render_terminal import print_audit
+
+    config = read_config(root)
+    result = pipeline.audit(config, only=tuple(suites or ()), progress=not no_progress, output=output)
+    print_audit(result, Console())
+    # How the tests fared is data for `auditor gate`; this command succeeded once the suites ran.
+    return OK
+
+
+@app.command("status")
+def status_command(
+    results: list[str] = typer.Option(..., "--results", help="pytest-json-report JSON or JUnit XML file (repeatable)."),
+    root: str = typer.Option(".", "--root", help="Project root (where pyproject.toml is)."),
+    output: str = typer.Option(None, "--output", "-o", help="Write the audit JSON here (default: <report_dir>/audit.json)."),
+) -> int:
+    """Honest status from results files of a run made elsewhere (CI): nothing is run."""
+    from rich.console import Console
+
+    from auditor import pipeline
+    from auditor.config import read_config
+    from auditor.render_terminal import print_audit
+
+    config = read_config(root)
+    result = pipeline.audit(config, results=tuple(results), output=output)
+    print_audit(result, Console())
+    return OK

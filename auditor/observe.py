@@ -43,6 +43,57 @@ def outcomes_from_report(report: dict[str, Any], suite: str, cases: dict[str, Te
     return tuple(outcomes)
 
 
+def outcomes_from_stream(records: Sequence[dict[str, Any]], suite: str, cases: dict[str, TestCase], *,
+                         interrupted: str | None = None) -> tuple[Outcome, ...]:
+    """Outcomes from our plugin's ``--audit-stream`` lines.
+
+    A test that started but never finished was running when the suite was ``interrupted``
+    ("timed_out" or "crashed"): it counts as an error with that reason.
+    """
+    finished: dict[str, Outcome] = {}
+    started: list[str] = []
+    for record in records:
+        event, node_id = record.get("event"), record.get("nodeid")
+        if not isinstance(node_id, str):
+            continue
+        if event == "start":
+            started.append(node_id)
+        elif event == "finished":
+            status = record.get("outcome", "error")
+            observation = record.get("observation")
+            skip_kind = None
+            if status == "skipped":
+                case = cases.get(case_id_of(node_id))
+                skip_kind = "unconditional" if case is not None and any(m.unconditional for m in case.markers) \
+                    else "conditional"
+            finished[node_id] = Outcome(
+                node_id=node_id, case_id=case_id_of(node_id), status=status, suite=suite, reason=record.get("reason"),
+                skip_kind=skip_kind, duration=float(record.get("duration", 0.0)),
+                observation=from_dict(Observation, observation) if isinstance(observation, dict) else None)
+    outcomes = list(finished.values())
+    for node_id in dict.fromkeys(started):
+        if node_id not in finished and interrupted:
+            outcomes.append(Outcome(node_id=node_id, case_id=case_id_of(node_id), status="error", suite=suite,
+                                    reason=interrupted))
+    return tuple(outcomes)
+
+
+def merge_outcomes(report: Sequence[Outcome], stream: Sequence[Outcome]) -> tuple[Outcome, ...]:
+    """One outcome per node id: the json report's status, the stream's (final) observation.
+
+    Tests only in the stream (the json report is never written when pytest is killed) are kept.
+    """
+    by_stream = {outcome.node_id: outcome for outcome in stream}
+    merged = []
+    for outcome in report:
+        streamed = by_stream.pop(outcome.node_id, None)
+        if streamed is not None and streamed.observation is not None:
+            outcome = dataclasses.replace(outcome, observation=streamed.observation)
+        merged.append(outcome)
+    merged.extend(by_stream.values())
+    return tuple(merged)
+
+
 def _skip_reason(test: dict[str, Any]) -> str | None:
     longrepr = test.get("setup", {}).get("longrepr") or test.get("call", {}).get("longrepr")
     if not isinstance(longrepr, str):
@@ -55,8 +106,12 @@ def _skip_reason(test: dict[str, Any]) -> str | None:
     return reason.removeprefix("Skipped: ")
 
 
-def reconcile(cases: Sequence[TestCase], suites: Sequence[SuiteResult]) -> tuple[SuiteResult, ...]:
-    """Add a ``not_run`` outcome, with its reason, for every defined test instance that has no outcome."""
+def reconcile(inventory: Any, suites: Sequence[SuiteResult]) -> tuple[SuiteResult, ...]:
+    """Add a ``not_run`` outcome, with its reason, for every defined test instance that has no outcome.
+
+    ``inventory`` is a :class:`~auditor.collect.Inventory` or a sequence of test cases.
+    """
+    cases: Sequence[TestCase] = getattr(inventory, "cases", inventory)
     seen: dict[str, int] = defaultdict(int)
     for suite in suites:
         for outcome in suite.outcomes:
@@ -81,6 +136,8 @@ def _not_run_reason(case: TestCase, suites: Sequence[SuiteResult], statuses: dic
     if not case.collectable:
         return "uncollectable"
     covering = [s for s in suites if any(case.path == p or case.path.startswith(p.rstrip("/") + "/") for p in s.paths)]
+    if covering and all(suite.status == "not_run" for suite in covering):
+        return "suite_not_run"
     for suite in covering:
         if suite.status == "timed_out":
             return "timed_out"
@@ -90,6 +147,8 @@ def _not_run_reason(case: TestCase, suites: Sequence[SuiteResult], statuses: dic
             return "collection_error"
     if covering:
         return "deselected"
+    if suites and all(s.source == "results" for s in suites):
+        return "suite_not_run"  # results were imported: we cannot know which suite would have run it
     return "not_in_suite"
 
 

@@ -1,48 +1,39 @@
-"""What a test did while it ran: HTTP through httpx/requests, sockets, processes, files, mocks, assertions.
+"""What a test did while it ran: HTTP (via :mod:`auditor.intercept`), sockets, processes, files, mocks, assertions.
 
 Used only by the pytest plugin under ``--audit``. Patches are installed once per session; the audit
-hook (which cannot be removed) is a no-op whenever no test is being recorded.
+hook (which Python cannot remove) returns at once whenever no test is being recorded.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import os
 import sys
 import threading
-import time
 from typing import Any
 
-from auditor.model import HttpExchange, Observation, WarningRecord
-from auditor.serialize import to_dict
+from auditor import intercept
+from auditor.intercept import host_class
+from auditor.model import Observation, WarningRecord
 
+__all__ = ["Recorder", "host_class"]
 
-def host_class(host: str) -> str:
-    """loopback | private | external for a host name or address."""
-    if host in ("localhost", "testserver") or host.endswith(".localhost"):
-        return "loopback"
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return "external"
-    if address.is_loopback:
-        return "loopback"
-    if address.is_private or address.is_link_local:
-        return "private"
-    return "external"
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
 class Recorder:
     """Per-test recording, thread-safe: work done by any thread during a test belongs to that test."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, count_assertions: bool = True) -> None:
         self._lock = threading.Lock()
         self._active = False
         self._patches: list[tuple[Any, str, Any]] = []
+        self._hooked = False
+        #: False when pytest's assertion-pass hook is off: assertions are then "not counted" (-1).
+        self.count_assertions = count_assertions
         self._reset("")
 
     def _reset(self, nodeid: str) -> None:
         self.nodeid = nodeid
-        self.http: list[HttpExchange] = []
         self.processes: list[str] = []
         self.sockets_loopback = 0
         self.sockets_other = 0
@@ -52,190 +43,169 @@ class Recorder:
         self.raises_blocks = 0
         self.warnings: list[WarningRecord] = []
         self.durations: dict[str, float] = {}
+        self.http: tuple = ()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, nodeid: str) -> None:
+        """Forget the previous test and start recording ``nodeid``."""
         with self._lock:
             self._reset(nodeid)
             self._active = True
+        intercept.start_recording()
 
     def stop(self) -> None:
+        """Stop recording; the observation stays readable until the next ``start``."""
         with self._lock:
             self._active = False
+        self.http = intercept.stop_recording()
 
     def phase(self, when: str, duration: float) -> None:
+        """Remember how long a phase (setup, call, teardown) took."""
         self.durations[when] = duration
 
     def assertion(self) -> None:
+        """Count one passing ``assert`` statement."""
         with self._lock:
             self.assertions += 1
 
+    def mock(self, description: str) -> None:
+        """Note a mock put in force while the test runs."""
+        with self._lock:
+            if self._active:
+                self.mocks.append(description)
+
     def warning(self, nodeid: str, message: Any) -> None:
+        """Keep a warning raised by this test."""
         if nodeid and nodeid != self.nodeid:
             return
-        self.warnings.append(WarningRecord(category=message.category.__name__, message=str(message.message)[:300],
-                                           path=str(message.filename), line=int(message.lineno or 0)))
-
-    def observation_dict(self) -> dict[str, Any]:
         with self._lock:
-            observation = Observation(
-                http=tuple(self.http), processes=tuple(self.processes), sockets_loopback=self.sockets_loopback,
-                sockets_other=self.sockets_other, files_written=self.files_written, mocks=tuple(self.mocks),
-                assertions=self.assertions, raises_blocks=self.raises_blocks, warnings=tuple(self.warnings),
-                setup_duration=self.durations.get("setup", 0.0), call_duration=self.durations.get("call", 0.0),
-                teardown_duration=self.durations.get("teardown", 0.0),
+            self.warnings.append(WarningRecord(category=message.category.__name__, message=str(message.message)[:300],
+                                               path=str(message.filename), line=int(message.lineno or 0)))
+
+    def observation(self) -> Observation:
+        """Everything seen so far for the current test (HTTP included once the test has stopped)."""
+        http = intercept.snapshot() if self._active else self.http
+        with self._lock:
+            mocks = list(self.mocks)
+            if any(x.host_class == "in-process" for x in http):
+                mocks.append("in-process transport")
+            return Observation(
+                http=tuple(http), processes=tuple(self.processes), sockets_loopback=self.sockets_loopback,
+                sockets_other=self.sockets_other, files_written=self.files_written, mocks=tuple(dict.fromkeys(mocks)),
+                assertions=self.assertions if self.count_assertions else -1, raises_blocks=self.raises_blocks,
+                warnings=tuple(self.warnings), setup_duration=self.durations.get("setup", 0.0),
+                call_duration=self.durations.get("call", 0.0), teardown_duration=self.durations.get("teardown", 0.0),
             )
-        return to_dict(observation)
 
     # ------------------------------------------------------------------ patches
     def install(self) -> None:
-        sys.addaudithook(self._audit_event)
-        self._patch_httpx()
-        self._patch_requests()
+        """Patch HTTP clients, mock entry points and pytest.raises; add the audit hook once."""
+        intercept.install()
+        if not self._hooked:
+            sys.addaudithook(self._audit_event)
+            self._hooked = True
         self._patch_mocks()
 
     def uninstall(self) -> None:
+        """Undo every patch (the audit hook stays, inert)."""
         for owner, name, original in reversed(self._patches):
             setattr(owner, name, original)
         self._patches.clear()
         self._active = False
+        intercept.uninstall()
 
-    def _replace(self, owner: Any, name: str, wrapper: Any) -> None:
-        self._patches.append((owner, name, getattr(owner, name)))
+    def _wrap(self, owner: Any, name: str, describe: Any) -> None:
+        original = getattr(owner, name)
+        recorder = self
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if recorder._active:
+                try:
+                    recorder.mock(describe(*args, **kwargs))
+                except Exception:  # noqa: BLE001 - describing a mock must never break the test
+                    recorder.mock(f"{getattr(owner, '__name__', owner)}.{name}")
+            return original(*args, **kwargs)
+
+        self._patches.append((owner, name, original))
         setattr(owner, name, wrapper)
-
-    def _record(self, exchange: HttpExchange) -> None:
-        with self._lock:
-            if self._active:
-                self.http.append(exchange)
-
-    def _patch_httpx(self) -> None:
-        try:
-            import httpx
-        except ImportError:
-            return
-        recorder = self
-
-        def sync_wrapper(original, in_process: bool):
-            def handle_request(transport, request):
-                started = time.perf_counter()
-                status = None
-                try:
-                    response = original(transport, request)
-                    status = response.status_code
-                    return response
-                finally:
-                    recorder._record(_exchange(request.method, request.url.host, request.url.path, status,
-                                               time.perf_counter() - started, request, in_process, "httpx"))
-            return handle_request
-
-        def async_wrapper(original, in_process: bool):
-            async def handle_async_request(transport, request):
-                started = time.perf_counter()
-                status = None
-                try:
-                    response = await original(transport, request)
-                    status = response.status_code
-                    return response
-                finally:
-                    recorder._record(_exchange(request.method, request.url.host, request.url.path, status,
-                                               time.perf_counter() - started, request, in_process, "httpx"))
-            return handle_async_request
-
-        self._replace(httpx.HTTPTransport, "handle_request", sync_wrapper(httpx.HTTPTransport.handle_request, False))
-        self._replace(httpx.AsyncHTTPTransport, "handle_async_request",
-                      async_wrapper(httpx.AsyncHTTPTransport.handle_async_request, False))
-        self._replace(httpx.ASGITransport, "handle_async_request",
-                      async_wrapper(httpx.ASGITransport.handle_async_request, True))
-        self._replace(httpx.WSGITransport, "handle_request", sync_wrapper(httpx.WSGITransport.handle_request, True))
-        try:  # starlette's TestClient brings its own in-process transport
-            from starlette.testclient import _TestClientTransport
-        except ImportError:
-            return
-        self._replace(_TestClientTransport, "handle_request", sync_wrapper(_TestClientTransport.handle_request, True))
-
-    def _patch_requests(self) -> None:
-        try:
-            from requests.adapters import HTTPAdapter
-        except ImportError:
-            return
-        recorder = self
-        original = HTTPAdapter.send
-
-        def send(adapter, request, *args, **kwargs):
-            from urllib.parse import urlsplit
-
-            started = time.perf_counter()
-            status = None
-            try:
-                response = original(adapter, request, *args, **kwargs)
-                status = response.status_code
-                return response
-            finally:
-                parts = urlsplit(request.url)
-                recorder._record(HttpExchange(method=request.method, host_class=host_class(parts.hostname or ""),
-                                              host=parts.hostname or "", path=parts.path, status=status,
-                                              duration=time.perf_counter() - started, bytes=0, client="requests"))
-
-        self._replace(HTTPAdapter, "send", send)
 
     def _patch_mocks(self) -> None:
         import unittest.mock
 
         import pytest
 
-        recorder = self
-        patch_class = unittest.mock._patch
-        original_enter = patch_class.__enter__
+        # _patch.start() calls __enter__, and @patch decorators enter it too: one wrapper sees all three.
+        self._wrap(unittest.mock._patch, "__enter__", _describe_patch)
+        self._wrap(unittest.mock._patch_dict, "_patch_dict", lambda p: f"mock.patch.dict {_name(p.in_dict)}")
+        self._wrap(pytest.MonkeyPatch, "setattr", _describe_setattr)
+        self._wrap(pytest.MonkeyPatch, "delattr", lambda mp, target, *a, **k: f"monkeypatch.delattr {_name(target)}")
+        try:
+            import respx
 
-        def enter(patch, *args, **kwargs):
-            with recorder._lock:
-                if recorder._active:
-                    target = getattr(patch, "attribute", "?")
-                    owner = getattr(getattr(patch, "getter", None), "__name__", "")
-                    recorder.mocks.append(f"mock.patch {owner}.{target}".replace(" .", " "))
-            return original_enter(patch, *args, **kwargs)
+            self._wrap(respx.MockRouter, "start", lambda router: "respx mock router")
+        except ImportError:
+            pass
+        try:
+            import responses
 
-        self._replace(patch_class, "__enter__", enter)
-        monkeypatch_class = pytest.MonkeyPatch
-        original_setattr = monkeypatch_class.setattr
-
-        def setattr_(mp, target, *args, **kwargs):
-            with recorder._lock:
-                if recorder._active:
-                    recorder.mocks.append(f"monkeypatch.setattr {target if isinstance(target, str) else type(target).__name__}")
-            return original_setattr(mp, target, *args, **kwargs)
-
-        self._replace(monkeypatch_class, "setattr", setattr_)
+            self._wrap(responses.RequestsMock, "start", lambda mock: "responses mock")
+        except ImportError:
+            pass
         original_raises = pytest.raises
+        recorder = self
 
-        def raises(*args, **kwargs):
-            with recorder._lock:
-                recorder.raises_blocks += 1
+        def raises(*args: Any, **kwargs: Any) -> Any:
+            if recorder._active:
+                with recorder._lock:
+                    recorder.raises_blocks += 1
             return original_raises(*args, **kwargs)
 
-        self._replace(pytest, "raises", raises)
+        raises.__doc__ = original_raises.__doc__
+        self._patches.append((pytest, "raises", original_raises))
+        pytest.raises = raises
 
     def _audit_event(self, event: str, args: tuple) -> None:
         if not self._active:
             return
         if event == "socket.connect":
             address = args[1]
-            host = address[0] if isinstance(address, tuple) and address else ""
-            if isinstance(host, str) and host:
-                if host_class(host) == "loopback":
-                    self.sockets_loopback += 1
-                else:
+            host = address[0] if isinstance(address, tuple) and address else None
+            with self._lock:
+                if isinstance(host, str) and host_class(host) != "loopback":
                     self.sockets_other += 1
+                else:  # AF_UNIX paths are local too
+                    self.sockets_loopback += 1
         elif event == "subprocess.Popen":
-            self.processes.append(str(args[0]))
-        elif event == "open" and len(args) > 1 and isinstance(args[1], str) and any(c in args[1] for c in "wax+"):
-            self.files_written += 1
+            command = args[1] if len(args) > 1 else args[0]
+            text = " ".join(map(str, command)) if isinstance(command, (list, tuple)) else str(command)
+            with self._lock:
+                self.processes.append(text[:200])
+        elif event in ("os.system", "os.posix_spawn"):
+            with self._lock:
+                self.processes.append(str(args[0])[:200])
+        elif event == "open" and len(args) > 2:
+            mode, flags = args[1], args[2]
+            writes = any(c in mode for c in "wax+") if isinstance(mode, str) else bool(
+                isinstance(flags, int) and flags & _WRITE_FLAGS)
+            if writes:
+                with self._lock:
+                    self.files_written += 1
 
 
-def _exchange(method: str, host: str, path: str, status: int | None, duration: float, request: Any,
-              in_process: bool, client: str) -> HttpExchange:
-    length = request.headers.get("content-length") if hasattr(request, "headers") else None
-    return HttpExchange(method=method, host_class="in-process" if in_process else host_class(host), host=host,
-                        path=path, status=status, duration=duration, bytes=int(length) if length and length.isdigit() else 0,
-                        client=client)
+def _name(target: Any) -> str:
+    if isinstance(target, str):
+        return target
+    return getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or type(target).__name__
+
+
+def _describe_patch(patch: Any, *args: Any, **kwargs: Any) -> str:
+    getter = getattr(patch, "getter", None)
+    owner = getattr(getter, "args", None)  # functools.partial(resolve_name, "pkg.mod") for mock.patch("pkg.mod.x")
+    owner = owner[0] if owner else _name(getter()) if callable(getter) else "?"
+    return f"mock.patch {owner}.{getattr(patch, 'attribute', '?')}"
+
+
+def _describe_setattr(mp: Any, target: Any, name: Any = None, *args: Any, **kwargs: Any) -> str:
+    if isinstance(target, str):
+        return f"monkeypatch.setattr {target}"
+    return f"monkeypatch.setattr {_name(target)}.{name}"

@@ -75,6 +75,16 @@ def _server_class():
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
 
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets=sockets)
+            if not self.started or not self.servers or not self.servers[0].sockets:
+                return
+            # One greppable line once the socket is bound: scripts and suites wait for it, and with
+            # --port 0 it is the only place the chosen port is told.
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            model = self.config.app.state.engine.model_id
+            print(f"server: listening on http://{host}:{port} model={model}", file=sys.stderr, flush=True)
+
     return GracefulServer
 
 

@@ -42,6 +42,16 @@ RESOURCE_WARNING = register(RuleInfo(
     good="def test_log(tmp_path):\n    with open(tmp_path / 'server.log', 'w') as log:\n        ...",
 ))
 
+SLOW_OUTSIDE_TESTS = register(RuleInfo(
+    "AUD206", "unexplained-suite-time", "low", "runtime",
+    "Most of a suite's wall time was spent outside its tests (imports, collection, hangs at exit): the durations hide a cost.",
+    bad="# conftest.py\nimport heavy_module  # 40 s at import, no test pays for it\nsubprocess.Popen(['server'])  # never stopped: pytest waits at exit",
+    good="@pytest.fixture(scope='session')\ndef server():\n    process = subprocess.Popen(['server'])\n    yield process\n    process.terminate()\n    process.wait(timeout=10)",
+))
+
+#: Seconds of unexplained suite time below which AUD206 stays quiet (interpreter start, collection).
+UNEXPLAINED_FLOOR = 30.0
+
 
 def runtime_findings(cases: Sequence[TestCase], suites: Sequence[SuiteResult], config: AuditConfig) -> tuple[Finding, ...]:
     """Findings from every observed outcome."""
@@ -66,19 +76,35 @@ def runtime_findings(cases: Sequence[TestCase], suites: Sequence[SuiteResult], c
                     named = ", ".join(f"{s} Not Implemented" if s == 501 else str(s) for s in errors)
                     add(PASSED_ON_5XX, f"passed while the server answered {named}", case, outcome.node_id,
                         [f"{x.method} {x.path} -> {x.status}" for x in obs.http if x.status and x.status >= 500][:5])
+                # -1: assertions were not counted (pytest ran without the assertion-pass hook)
                 if obs.assertions == 0 and obs.raises_blocks == 0:
                     add(NO_ASSERTION_RAN, "passed with zero assertions executed", case, outcome.node_id)
             if outcome.status in ("passed", "failed") and category in config.real_infrastructure:
-                live = any(x.host_class != "in-process" for x in obs.http) or obs.sockets_loopback or obs.sockets_other
+                live = (any(x.host_class != "in-process" for x in obs.http) or obs.sockets_loopback
+                        or obs.sockets_other or obs.processes)
                 if not live:
                     add(NOT_REAL, f"{category} test touched no live process or socket", case, outcome.node_id,
                         [f"in-process {x.method} {x.path}" for x in obs.http][:5])
-                if obs.mocks:
-                    add(MOCK_IN_REAL, f"mock in force in a {category} test: {', '.join(obs.mocks[:3])}", case,
-                        outcome.node_id, obs.mocks[:5])
+                # an in-process transport is already AUD203's business when nothing live was touched
+                mocks = [m for m in obs.mocks if m != "in-process transport"] if not live else list(obs.mocks)
+                if mocks:
+                    add(MOCK_IN_REAL, f"mock in force in a {category} test: {', '.join(mocks[:3])}", case,
+                        outcome.node_id, mocks[:5])
             for warning in obs.warnings:
                 if warning.category == "ResourceWarning":
                     add(RESOURCE_WARNING, f"ResourceWarning: {warning.message[:120]}", case, outcome.node_id,
                         [f"{warning.path}:{warning.line}"])
                     break
+    for suite in suites:
+        if suite.source != "run" or not suite.outcomes:
+            continue
+        inside = sum(outcome.duration for outcome in suite.outcomes)
+        outside = suite.duration - inside
+        if outside > UNEXPLAINED_FLOOR and outside > suite.duration / 2 and is_enabled(SLOW_OUTSIDE_TESTS, config):
+            found.append(finding(
+                SLOW_OUTSIDE_TESTS.id,
+                f"suite {suite.name}: {outside:.0f}s of {suite.duration:.0f}s wall time is outside its tests "
+                f"(tests took {inside:.1f}s)",
+                path=suite.paths[0] if suite.paths else ".", line=1, test_id=None,
+                evidence=(" ".join(suite.command[:6]),) if suite.command else (), config=config))
     return tuple(found)

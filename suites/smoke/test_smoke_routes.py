@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from server.fixture import MODEL_DIR
+from suites.serverproc import ServerProcess
 from suites.wire import (
     ANTHROPIC_HEADERS,
     SAY_OK,
@@ -144,3 +145,12 @@ def test_health_rejects_post_with_405(http: httpx.Client) -> None:
     response = http.post("/health", json={})
     assert response.status_code == 405
     assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_server_announces_its_address_and_model_once(
+    live_server: ServerProcess, http: httpx.Client
+) -> None:
+    model = http.get("/health").json()["model"]
+    announced = f"server: listening on {live_server.base_url} model={model}"
+    lines = live_server.log_text().splitlines()
+    assert [line for line in lines if line.startswith("server: listening on ")] == [announced]

@@ -1,0 +1,177 @@
+"""The auditor's pytest plugin in real pytest subprocesses, with and without xdist."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from projects import SERVER_CONFTEST
+
+TESTS = '''
+import subprocess, sys
+from unittest import mock
+
+import httpx
+import pytest
+
+
+def test_ok(server):
+    response = httpx.get(server + "/ok")
+    assert response.status_code == 200
+    assert response.json() == {"path": "/ok"}
+
+
+def test_accepts_501(server):
+    assert httpx.get(server + "/todo").status_code in [200, 501]
+
+
+def test_asserts_nothing():
+    total = sum([1, 2])
+
+
+def test_mocks(monkeypatch):
+    monkeypatch.setattr("os.getcwd", lambda: "/")
+    with mock.patch("os.path.exists", return_value=True):
+        import os.path
+        assert os.path.exists("/no/such/file")
+    with pytest.raises(ZeroDivisionError):
+        1 / 0
+
+
+def test_spawns_and_leaks(tmp_path):
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    leaked = open(tmp_path / "leak.txt", "w")
+    leaked.write("x")
+    del leaked
+    assert (tmp_path / "leak.txt").exists()
+
+
+@pytest.mark.skip(reason="not yet")
+def test_skipped():
+    assert False
+
+
+def test_fails():
+    assert 1 + 1 == 3
+'''
+
+
+def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # A private pyc prefix: modules rewritten with the assertion-pass hook must not be reused without it.
+    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(root / ".pyc")}
+    env.pop("AUDITOR_SABOTAGE", None)
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def _audited(root: Path, workers: str) -> tuple[dict[str, dict], dict[str, dict]]:
+    """(json report tests by short name, stream records by short name) of one audited run."""
+    result = _run(root, "-n", workers, "--audit", f"--audit-stream={root / 'stream.jsonl'}", "-o",
+                  "enable_assertion_pass_hook=true", "-W", "always::ResourceWarning", "--json-report",
+                  f"--json-report-file={root / 'report.json'}")
+    assert result.returncode == 1, result.stdout + result.stderr  # test_fails fails, nothing else
+    report = json.loads((root / "report.json").read_text())
+    tests = {t["nodeid"].split("::")[-1]: t for t in report["tests"]}
+    records = [json.loads(line) for line in (root / "stream.jsonl").read_text().splitlines()]
+    finished = {r["nodeid"].split("::")[-1]: r for r in records if r["event"] == "finished"}
+    return tests, finished
+
+
+@pytest.fixture
+def project(make_project) -> Path:
+    return make_project({"conftest.py": SERVER_CONFTEST, "test_things.py": TESTS})
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_observations_in_json_report_and_stream(project: Path, workers: str) -> None:
+    tests, finished = _audited(project, workers)
+    assert {name: r["outcome"] for name, r in finished.items()} == {
+        "test_ok": "passed", "test_accepts_501": "passed", "test_asserts_nothing": "passed", "test_mocks": "passed",
+        "test_spawns_and_leaks": "passed", "test_skipped": "skipped", "test_fails": "failed"}
+    assert finished["test_skipped"]["reason"] == "not yet"
+    observed = {name: t["metadata"]["auditor"] for name, t in tests.items()}
+    assert [(x["status"], x["host_class"], x["path"]) for x in observed["test_accepts_501"]["http"]] == [
+        (501, "loopback", "/todo")]
+    assert observed["test_ok"]["assertions"] == 2
+    assert observed["test_accepts_501"]["assertions"] == 1
+    assert observed["test_asserts_nothing"]["assertions"] == 0
+    assert observed["test_ok"]["sockets_loopback"] == 1
+    assert observed["test_mocks"]["mocks"] == ["monkeypatch.setattr os.getcwd", "mock.patch os.path.exists"]
+    assert observed["test_mocks"]["raises_blocks"] == 1
+    assert observed["test_ok"]["mocks"] == []
+    spawned = finished["test_spawns_and_leaks"]["observation"]
+    assert spawned["processes"] == [f"{sys.executable} -c pass"]
+    assert spawned["files_written"] >= 1
+    assert [w["category"] for w in spawned["warnings"]] == ["ResourceWarning"]
+    assert [x["status"] for x in finished["test_ok"]["observation"]["http"]] == [200]
+    assert observed["test_ok"]["call_duration"] > 0
+
+
+def test_inert_without_audit(project: Path) -> None:
+    result = _run(project, "--json-report", f"--json-report-file={project / 'report.json'}")
+    assert result.returncode == 1
+    report = json.loads((project / "report.json").read_text())
+    assert [t.get("metadata") for t in report["tests"]] == [None] * 7
+    assert not (project / "stream.jsonl").exists()
+
+
+def test_without_assertion_pass_hook_assertions_are_not_counted(project: Path) -> None:
+    result = _run(project, "--audit", f"--audit-stream={project / 'stream.jsonl'}", "-k", "test_ok")
+    assert result.returncode == 0, result.stdout + result.stderr
+    records = [json.loads(line) for line in (project / "stream.jsonl").read_text().splitlines()]
+    assert [r["observation"]["assertions"] for r in records if r["event"] == "finished"] == [-1]
+
+
+def test_unknown_sabotage_mode_is_a_usage_error(project: Path) -> None:
+    result = _run(project, "--audit", "--audit-sabotage=no-such-mode")
+    assert result.returncode == 4
+    assert "--audit-sabotage=no-such-mode" in result.stderr
+
+
+SABOTAGE_CONFTEST = SERVER_CONFTEST + '''
+import sys, types
+import httpx
+import auditor
+
+# A sabotage module for this run only: every response becomes a 500 (the real modes live in auditor.sabotage).
+class Answer500:
+    def apply(self, request, response):
+        response.close()
+        return httpx.Response(500, content=b"sabotaged", request=request)
+
+def get_mode(name, config=None):
+    if name != "answer-500":
+        raise KeyError(name)
+    return Answer500()
+
+module = types.ModuleType("auditor.sabotage")
+module.get_mode = get_mode
+sys.modules["auditor.sabotage"] = module
+auditor.sabotage = module
+
+@pytest.fixture
+def checked_server(server):
+    assert httpx.get(server + "/ok").status_code == 200  # setup: never sabotaged
+    yield server
+    assert httpx.get(server + "/ok").status_code == 200  # teardown: never sabotaged
+'''
+
+
+def test_sabotage_applies_only_to_the_call_phase(make_project) -> None:
+    root = make_project({"conftest.py": SABOTAGE_CONFTEST, "test_one.py": '''
+        import httpx
+
+        def test_ok(checked_server):
+            assert httpx.get(checked_server + "/ok").status_code == 200
+    '''})
+    result = _run(root, "--audit-sabotage=answer-500", f"--audit-stream={root / 'stream.jsonl'}")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "assert 500 == 200" in result.stdout
+    records = [json.loads(line) for line in (root / "stream.jsonl").read_text().splitlines()]
+    finished = [r for r in records if r["event"] == "finished"]
+    assert finished[0]["outcome"] == "failed"
+    assert [x["status"] for x in finished[0]["observation"]["http"]] == [200, 500, 200]

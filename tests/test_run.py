@@ -1,0 +1,151 @@
+"""auditor.run: real pytest subprocesses that pass, fail, time out, crash, or find nothing."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from pathlib import Path
+
+import pytest
+from projects import SERVER_CONFTEST
+
+from auditor.collect import collect
+from auditor.config import SuiteConfig, read_config
+from auditor.observe import reconcile
+from auditor.progress import Progress
+from auditor.run import default_suites, run_pytest, run_suites
+
+
+def _statuses(result) -> dict[str, tuple[str, str | None]]:
+    return {o.node_id.split("::")[-1]: (o.status, o.reason) for o in result.outcomes}
+
+
+def test_completed_and_failed_suites_keep_exit_code_and_observations(make_project, tmp_path: Path) -> None:
+    root = make_project({"conftest.py": SERVER_CONFTEST, "tests/smoke/test_a.py": '''
+        import httpx
+
+        def test_ok(server):
+            assert httpx.get(server + "/ok").json() == {"path": "/ok"}
+
+        def test_wrong(server):
+            assert httpx.get(server + "/todo").status_code == 200
+    '''})
+    suite = SuiteConfig(name="smoke", paths=("tests/smoke",), category="smoke", timeout=120)
+    result = run_pytest(suite, root=root, json_path=tmp_path / "r.json")
+    assert (result.status, result.exit_code, result.collected) == ("failed", 1, 2)
+    assert _statuses(result) == {"test_ok": ("passed", None), "test_wrong": ("failed", None)}
+    wrong = next(o for o in result.outcomes if o.node_id.endswith("test_wrong"))
+    assert [x.status for x in wrong.observation.http] == [501]
+    assert wrong.observation.assertions == 0  # the only assert failed: none passed
+    assert "--audit" in result.command
+
+
+def test_timeout_kills_the_process_group_and_keeps_partial_results(make_project, tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    root = make_project({"tests/stress/test_slow.py": f'''
+        import subprocess, sys, threading
+
+        def test_fast():
+            assert 1 + 1 == 2
+
+        def test_hangs():
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+            open({str(pid_file)!r}, "w").write(str(child.pid))
+            threading.Event().wait()
+    '''})
+    suite = SuiteConfig(name="stress", paths=("tests/stress",), category="stress", timeout=4)
+    started = time.monotonic()
+    result = run_pytest(suite, root=root, json_path=tmp_path / "r.json")
+    assert time.monotonic() - started < 30
+    assert result.status == "timed_out"
+    assert result.message == "killed after the 4s timeout"
+    assert _statuses(result) == {"test_fast": ("passed", None), "test_hangs": ("error", "timed_out")}
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a killed child of the dead pytest may linger as a zombie until init reaps it
+    status = Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}/stat").exists() else "Z"
+    return status != "Z"
+
+
+def test_interpreter_abort_is_crashed_with_results_so_far(make_project, tmp_path: Path) -> None:
+    root = make_project({"tests/unit/test_crash.py": '''
+        import os
+
+        def test_first():
+            assert 2 * 2 == 4
+
+        def test_aborts():
+            os.abort()
+
+        def test_never_reached():
+            assert 3 == 3
+    '''})
+    suite = SuiteConfig(name="unit", paths=("tests/unit",), category="unit", timeout=120)
+    result = run_pytest(suite, root=root, json_path=tmp_path / "r.json")
+    assert result.status == "crashed"
+    assert result.exit_code < 0
+    assert result.message.startswith("pytest died by signal 6")
+    assert _statuses(result) == {"test_first": ("passed", None), "test_aborts": ("error", "crashed")}
+
+
+def test_no_tests_is_exit_code_5(make_project, tmp_path: Path) -> None:
+    root = make_project({"tests/e2e/helpers.py": "VALUE = 1\n"})
+    suite = SuiteConfig(name="e2e", paths=("tests/e2e",), category="e2e", timeout=120)
+    result = run_pytest(suite, root=root, json_path=tmp_path / "r.json")
+    assert (result.status, result.exit_code, result.outcomes) == ("no_tests", 5, ())
+
+
+def test_default_suites_one_per_category_and_progress_lines(make_project) -> None:
+    root = make_project({
+        "tests/smoke/test_s.py": "def test_s():\n    assert 'a'.upper() == 'A'\n",
+        "tests/e2e/flows/test_e.py": "def test_e():\n    assert [1, 2][-1] == 2\n",
+        "tests/e2e/test_e2.py": "def test_e2():\n    assert {'k': 1}['k'] == 1\n",
+    })
+    config = read_config(root)
+    inventory = collect(config)
+    suites = default_suites(config, inventory)
+    assert [(s.name, s.paths) for s in suites] == [("e2e", ("tests/e2e",)), ("smoke", ("tests/smoke",))]
+    results = run_suites(config, inventory, progress=False, only=("smoke",))
+    assert [(r.name, r.status, len(r.outcomes)) for r in results] == [("e2e", "not_run", 0), ("smoke", "completed", 1)]
+    not_run = reconcile(inventory, results)[-1].outcomes
+    assert sorted((o.node_id, o.reason) for o in not_run) == [
+        ("tests/e2e/flows/test_e.py::test_e", "suite_not_run"), ("tests/e2e/test_e2.py::test_e2", "suite_not_run")]
+
+
+def test_progress_prints_plain_lines_when_not_a_terminal(make_project, tmp_path: Path) -> None:
+    root = make_project({"tests/smoke/test_s.py": "def test_s():\n    assert 'a'.upper() == 'A'\n"})
+    stream = io.StringIO()
+    suite = SuiteConfig(name="smoke", paths=("tests/smoke",), category="smoke", timeout=120)
+    with Progress(enabled=True, stream=stream) as progress:
+        progress.suite_started(suite.name, suite.paths)
+        events: list[dict] = []
+
+        def sink(record: dict) -> None:
+            events.append(record)
+            progress.event(record)
+
+        result = run_pytest(suite, root=root, json_path=tmp_path / "r.json", on_event=sink)
+        progress.suite_finished(result)
+    assert [e["event"] for e in events] == ["collected", "start", "finished"]
+    assert stream.getvalue().splitlines()[0] == "auditor: suite smoke: running tests/smoke"
+    assert stream.getvalue().splitlines()[1].startswith("auditor: suite smoke: completed in ")
+
+
+def test_unknown_suite_name_is_a_run_error(make_project) -> None:
+    from auditor.exceptions import RunError
+
+    root = make_project({"tests/smoke/test_s.py": "def test_s():\n    assert 'a'.upper() == 'A'\n"})
+    config = read_config(root)
+    with pytest.raises(RunError, match="no suite named nope"):
+        run_suites(config, collect(config), only=("nope",))
