@@ -36,16 +36,14 @@ def analyse_static(
 
 def _analyse(config: AuditConfig, inventory: Inventory, index: ProjectIndex) -> tuple[Finding, ...]:
     rules = [item for item in STATIC_RULES if is_enabled(item.info, config)]
+    on_skipped = [item for item in rules if item.on_skipped]
     raw: list[Finding] = []
     for test in inventory.nodes:
         if not test.primary or not test.case.collectable:
             continue
         facts = TestFacts(test=test, config=config, settings=inventory.settings, index=index)
-        skipped = unconditionally_skipped(facts)
         fired: dict[str, list[Finding]] = {}
-        for item in rules:
-            if skipped and not item.on_skipped:
-                continue
+        for item in on_skipped if unconditionally_skipped(facts) else rules:
             try:
                 hits = list(item.check(facts))
             except (RecursionError, ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
@@ -74,6 +72,8 @@ def _analyse(config: AuditConfig, inventory: Inventory, index: ProjectIndex) -> 
                         config=config,
                     )
                 )
+        if not fired:
+            continue  # most tests: nothing to order or supersede
         for item in rules:
             if item.info.id in fired and not any(other in fired for other in item.superseded_by):
                 raw.extend(fired[item.info.id])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import fnmatch
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from auditor.markers import argnames, dotted, mark_name, parametrize_size, parse
 from auditor.model import Finding, Marker, TestCase
 from auditor.pytest_settings import PytestSettings
 from auditor.rules import finding
+from auditor.rules.astwalk import walk
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -94,7 +96,7 @@ def _assigned_false(body: Sequence[ast.stmt], name: str) -> bool:
 
 
 def _has_check(node: ast.AST) -> bool:
-    for child in ast.walk(node):
+    for child in walk(node):
         if isinstance(child, ast.Assert):
             return True
         if isinstance(child, ast.Call) and dotted(child.func).split(".")[-1] in ("raises", "fail"):
@@ -108,15 +110,24 @@ def _category(ctx: _Context, markers: Sequence[Marker]) -> str:
     for key, category in ctx.config.categories.items():
         if key in names or fnmatch.fnmatch(path, key) or path.startswith(key.rstrip("/") + "/"):
             return category
-    for part in reversed(PurePosixPath(path).parent.parts):
-        category = DEFAULT_CATEGORY_NAMES.get(part.lower())
-        if category:
-            return category
+    category = _folder_category(path)
+    if category:
+        return category
     for marker in markers:
         category = DEFAULT_CATEGORY_NAMES.get(marker.name.lower())
         if category:
             return category
     return "unit"
+
+
+@functools.lru_cache(maxsize=4096)
+def _folder_category(path: str) -> str | None:
+    """The category named by the innermost folder of ``path`` that has one (asked once per test)."""
+    for part in reversed(PurePosixPath(path).parent.parts):
+        category = DEFAULT_CATEGORY_NAMES.get(part.lower())
+        if category:
+            return category
+    return None
 
 
 def _decorator_info(decorators: Sequence[ast.expr]) -> tuple[list[Marker], list[ast.Call], list[str]]:

@@ -19,10 +19,21 @@ from auditor.exceptions import DataError
 T = TypeVar("T")
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def to_dict(obj: Any) -> Any:
     """Convert a model dataclass (recursively) into JSON-ready builtins; tuples become lists."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    kind = type(obj)
+    if kind in _SCALARS:
+        return obj
+    names = _FIELD_NAMES.get(kind)
+    if names is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        # dataclasses.fields() rebuilds its tuple on every call; a big audit has ~10^5 objects.
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(obj))
+    if names is not None:
+        return {name: to_dict(getattr(obj, name)) for name in names}
     if isinstance(obj, (list, tuple)):
         return [to_dict(item) for item in obj]
     if isinstance(obj, dict):
@@ -90,5 +101,18 @@ def read_audit(path: Path) -> model.Audit:
 
 
 def dumps(audit: model.Audit) -> str:
-    """The audit as indented JSON text."""
-    return json.dumps(audit_to_dict(audit), indent=2, ensure_ascii=False) + "\n"
+    """The audit as JSON text: top-level keys one per line, each element of a top-level array on a line.
+
+    One test case or finding per line keeps big audits readable and diffable, and lets json's C
+    encoder write them: ``indent=`` falls back to the pure-Python encoder, several times slower.
+    """
+    data = audit_to_dict(audit)
+    lines = []
+    for key, value in data.items():
+        name = json.dumps(key)
+        if isinstance(value, list) and value:
+            items = ",\n".join("    " + json.dumps(item, ensure_ascii=False) for item in value)
+            lines.append(f"  {name}: [\n{items}\n  ]")
+        else:
+            lines.append(f"  {name}: {json.dumps(value, ensure_ascii=False)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"

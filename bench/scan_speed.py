@@ -4,7 +4,10 @@ Usage: python bench/scan_speed.py PROJECT_ROOT [TEST_PATH ...] [--repeat N] [--j
 
 Both commands run as fresh subprocesses with the project root as working directory (so both pay
 interpreter start-up), each ``--repeat`` times after one warm-up run (pytest's warm-up writes its
-assertion-rewrite caches, so it is measured at its fastest). The scan is measured cold (``--no-cache``:
+assertion-rewrite caches and the project's ``.pyc`` files, so it is measured at its fastest).
+``PYTHONDONTWRITEBYTECODE`` is removed from both commands' environment for that: with it set, pytest
+recompiles and rewrites every module on every run and takes 3-4x longer than on a normal machine.
+``--no-bytecode`` keeps it set, to compare with runs made that way. The scan is measured cold (``--no-cache``:
 every file parsed and every rule run) and cached (unchanged tree). Prints the median seconds of each,
 both ratios and tests per second, and writes them as JSON (default reports/bench_scan_speed.json).
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -24,15 +28,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent.parent
 
 
-def _timed(command: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
+def _timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=1800)
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800, check=False)
     return time.perf_counter() - started, result
 
 
-def _median(command: list[str], cwd: Path, repeat: int) -> tuple[float, subprocess.CompletedProcess[str]]:
-    _timed(command, cwd)  # warm-up: file system cache, pytest's pyc cache
-    runs = [_timed(command, cwd) for _ in range(repeat)]
+def _median(
+    command: list[str], cwd: Path, repeat: int, env: dict[str, str]
+) -> tuple[float, subprocess.CompletedProcess[str]]:
+    _timed(command, cwd, env)  # warm-up: file system cache, pytest's pyc cache
+    runs = [_timed(command, cwd, env) for _ in range(repeat)]
     return statistics.median(seconds for seconds, _ in runs), runs[-1][1]
 
 
@@ -43,7 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="*", help="test paths inside the root (default: pytest's own)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, default=HERE / "reports" / "bench_scan_speed.json")
+    parser.add_argument(
+        "--no-bytecode", action="store_true", help="keep PYTHONDONTWRITEBYTECODE (pytest then recompiles every run)"
+    )
     args = parser.parse_args(argv)
+    env = dict(os.environ)
+    if not args.no_bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
     root = args.root.resolve()
     if not root.is_dir():
         print(f"scan_speed: {root} is not a folder", file=sys.stderr)
@@ -66,16 +78,16 @@ def main(argv: list[str] | None = None) -> int:
             "none",
         ]
         collect_cmd = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args.paths]
-        cold_s, scan_run = _median([*scan_cmd, "--no-cache"], root, args.repeat)
+        cold_s, scan_run = _median([*scan_cmd, "--no-cache"], root, args.repeat, env)
         if scan_run.returncode != 0:
             print(f"scan_speed: auditor scan failed: {scan_run.stderr.strip()[-500:]}", file=sys.stderr)
             return 1
-        scan_s, scan_run = _median(scan_cmd, root, args.repeat)  # unchanged tree: answered from .auditor_cache
+        scan_s, scan_run = _median(scan_cmd, root, args.repeat, env)  # unchanged tree: answered from .auditor_cache
         if scan_run.returncode != 0:
             print(f"scan_speed: auditor scan failed: {scan_run.stderr.strip()[-500:]}", file=sys.stderr)
             return 1
         audit = json.loads(out.read_text(encoding="utf-8"))
-        collect_s, collect_run = _median(collect_cmd, root, args.repeat)
+        collect_s, collect_run = _median(collect_cmd, root, args.repeat, env)
     defined = len(audit["cases"])
     instances = sum(case["params"] or 1 for case in audit["cases"])
     match = re.search(r"(\d+)(?:/\d+)? tests? collected", collect_run.stdout)
@@ -85,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         "root": str(root),
         "paths": args.paths,
         "repeat": args.repeat,
+        "bytecode_cache": "PYTHONDONTWRITEBYTECODE" not in env,
         "scan_cold_seconds": round(cold_s, 3),
         "scan_cached_seconds": round(scan_s, 3),
         "collect_seconds": round(collect_s, 3),
@@ -98,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         "collect_tests_per_second": round((collected or 0) / collect_s),
         "findings": len(audit["findings"]),
     }
-    print(f"project            {root}")
+    print(f"project            {root}  (bytecode cache {'on' if result['bytecode_cache'] else 'OFF'})")
     print(
         f"auditor scan cold  {cold_s:8.2f} s  ({defined} defs, {instances} instances, "
         f"{result['scan_cold_tests_per_second']:,} tests/s, --no-cache)"

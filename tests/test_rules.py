@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import textwrap
 from pathlib import Path
@@ -12,6 +13,7 @@ from auditor.analyse import scan
 from auditor.config import read_config
 from auditor.model import SEVERITIES
 from auditor.rules import RuleInfo, all_rules, finding, get_rule, register
+from auditor.rules.astwalk import parent_map, walk, walk_grouped
 
 STATIC = [rule for rule in all_rules() if rule.origin == "static"]
 WITH_EXAMPLES = [rule for rule in all_rules() if rule.bad and rule.origin in ("static", "scan")]
@@ -176,3 +178,68 @@ def test_a_failing_rule_is_a_finding_not_a_crash(tmp_path: Path, monkeypatch: py
     findings = scan_source(tmp_path, "def test_x(client):\n    r = client.get('/')\n    assert r\n")
     assert sorted(f.rule for f in findings) == ["AUD105", "AUD908"]
     assert "RecursionError" in next(f.message for f in findings if f.rule == "AUD908")
+
+
+_EVERY_SHAPE = """
+import os
+from a import (b as c)
+GLOBAL = {**os.environ, "k": [1, 2.5, -3, b"x", f"{os.sep!r:>4}"]}
+@dec(1)
+class K(Base, metaclass=Meta):
+    x: int = 0
+    def m(self, a, /, b=1, *args, c, d=2, **kw) -> None:
+        global GLOBAL
+        lam = lambda y=1: y
+        with open(a) as f, ctx():
+            async def inner():
+                async for i in aiter():
+                    await i
+                async with ctx():
+                    pass
+        try:
+            assert a < b <= c, "msg"
+        except (ValueError, TypeError) as exc:
+            raise RuntimeError() from exc
+        else:
+            del a
+        finally:
+            pass
+        match kw:
+            case {"k": [1, *rest]} | Point(x=0, y=_) if rest:
+                return [v for v in rest if v] + list({v: v for v in rest})
+            case None:
+                yield (yield from g())
+            case _:
+                return a if b else (c := not d)
+        x = {1, 2}; x[1:2:3] = y.z; x += 1; t: int
+        while x: break
+        for q in x: continue
+"""
+
+
+def test_walk_lists_every_node_in_source_order_with_its_parent() -> None:
+    """The generated walkers see exactly what ast.walk sees (minus context/operator singletons)."""
+    tree = ast.parse(_EVERY_SHAPE)
+    leaves = (ast.expr_context, ast.operator, ast.cmpop, ast.unaryop, ast.boolop)
+    expected = [node for node in ast.walk(tree) if not isinstance(node, leaves)]
+    walked = walk(tree)
+    assert sorted(map(id, walked)) == sorted(map(id, expected))
+    positions = [(n.lineno, n.col_offset) for n in walked if isinstance(n, ast.stmt)]
+    assert positions == sorted(positions)  # statements come in source order
+    nodes, groups = walk_grouped(tree.body)
+    assert nodes == walked[1:]
+    assert groups[ast.Assert] == [n for n in walked if isinstance(n, ast.Assert)]
+    parents = parent_map(tree.body, tree)
+    for parent in [tree, *nodes]:
+        for child in ast.iter_child_nodes(parent):
+            if not isinstance(child, leaves):
+                assert parents[id(child)] is parent
+    assert len(parents) == len(nodes)
+
+
+def test_walk_reads_hand_built_nodes_with_missing_fields() -> None:
+    """Rules build nodes by hand (``ast.Compare(...)`` without positions); the walk must not trip on them."""
+    node = ast.Compare(left=ast.Name("a"), ops=[ast.IsNot()], comparators=[ast.Constant(None)])
+    assert [type(n).__name__ for n in walk(node)] == ["Compare", "Name", "Constant"]
+    partial = ast.Dict(keys=[None, ast.Constant("k")])  # `values` never set
+    assert [type(n).__name__ for n in walk(partial)] == ["Dict", "Constant"]

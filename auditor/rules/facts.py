@@ -16,7 +16,7 @@ from auditor.collect_module import TestNode
 from auditor.config import AuditConfig
 from auditor.markers import dotted
 from auditor.pytest_settings import PytestSettings
-from auditor.rules.astwalk import walk, walk_with_parents
+from auditor.rules.astwalk import parent_map, walk, walk_grouped
 
 if TYPE_CHECKING:
     from auditor.rules.index import ProjectIndex
@@ -140,31 +140,26 @@ class TestFacts:
         return body
 
     @cached_property
-    def _walked(self) -> tuple[list[ast.AST], dict[int, ast.AST]]:
-        return walk_with_parents(self.body, self.node)
+    def _walked(self) -> tuple[list[ast.AST], dict[type, list[ast.AST]]]:
+        return walk_grouped(self.body)
 
     @property
     def nodes(self) -> list[ast.AST]:
         """Every node of the body in source order (nested defs included: tests usually call them)."""
         return self._walked[0]
 
-    @cached_property
-    def _by_type(self) -> dict[type, list[ast.AST]]:
-        grouped: dict[type, list[ast.AST]] = {}
-        for node in self.nodes:
-            grouped.setdefault(type(node), []).append(node)
-        return grouped
-
     def of(self, *types: type) -> list[ast.AST]:
         """Nodes of exactly these AST classes (each class in source order): rules need one or two kinds."""
+        grouped = self._walked[1]
         if len(types) == 1:
-            return self._by_type.get(types[0], [])
-        return [node for kind in types for node in self._by_type.get(kind, ())]
+            return grouped.get(types[0], [])
+        return [node for kind in types for node in grouped.get(kind, ())]
 
-    @property
+    @cached_property
     def parents(self) -> dict[int, ast.AST]:
         """Child node id -> parent node, for the body (statements of the body map to the def)."""
-        return self._walked[1]
+        # A second walk, on demand: only tests with branches or nested defs ever ask (about a quarter).
+        return parent_map(self.body, self.node)
 
     def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
         """Parents of ``node`` up to (not including) the test's def."""
@@ -186,11 +181,15 @@ class TestFacts:
     @cached_property
     def imported_from(self) -> dict[str, str]:
         """Names the test module imports from other modules: name -> module."""
-        result = {}
-        for statement in self.test.module.tree.body:
-            if isinstance(statement, ast.ImportFrom) and statement.module and statement.level == 0:
-                for alias in statement.names:
-                    result[alias.asname or alias.name] = statement.module
+        tree = self.test.module.tree
+        result: dict[str, str] | None = getattr(tree, "_auditor_imported_from", None)
+        if result is None:  # once per module, not once per test
+            result = {}
+            for statement in tree.body:
+                if isinstance(statement, ast.ImportFrom) and statement.module and statement.level == 0:
+                    for alias in statement.names:
+                        result[alias.asname or alias.name] = statement.module
+            tree._auditor_imported_from = result  # type: ignore[attr-defined]
         return result
 
     @cached_property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from auditor.rules.base import Hit, rule
@@ -212,6 +213,8 @@ _ROUTING_WORDS = (
     "alive",
     "ready",
 )
+#: One search instead of a loop over the words: this runs on every test.
+_ROUTING = re.compile("|".join(map(re.escape, _ROUTING_WORDS)))
 _BODY_ATTRS = {"status_code", "status", "status_int", "reason_phrase", "reason"}
 
 
@@ -225,7 +228,7 @@ _BODY_ATTRS = {"status_code", "status", "status_int", "reason_phrase", "reason"}
     "    assert r.json() == [{'id': 1}]\n",
 )
 def status_only_response(facts: TestFacts) -> Iterator[Hit]:
-    if any(word in facts.node.name.lower() for word in _ROUTING_WORDS):
+    if _ROUTING.search(facts.node.name.lower()):
         return  # a routing/health test is about the status
     status_nodes = list(status_assertions(facts))
     if not status_nodes or len(status_nodes) != len(facts.checks):
