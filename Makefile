@@ -30,5 +30,14 @@ audit: venv
 model: venv
 	$(PY) -m server.fixture.train
 
+# The benchmark-size random-weight model (.cache/bench-model); its size was picked by
+# `$(PY) bench/make_bench_model.py --measure` (README, "Benchmarks").
+bench-model: venv
+	$(PY) bench/make_bench_model.py
+
+# Our server against stock mlx_lm.server, same model and prompts, 64 and 128 clients (about 5 minutes).
+bench: bench-model
+	$(PY) bench/compare.py
+
 clean:
 	rm -rf $(VENV) reports/*.json reports/*.html reports/*.md reports/*.sarif reports/*.jsonl

@@ -7,16 +7,29 @@ No analysis happens here. Exit codes (shared by every command):
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 from typer._click import exceptions as click_exceptions  # typer 0.2x vendors click
 
 from auditor.exceptions import AuditorError
 
 OK, FAILED, USAGE, INTERNAL = 0, 1, 2, 3
 
+#: `auditor --help` lists commands in pipeline order (whole job first), not in definition order.
+COMMAND_ORDER = ("audit", "scan", "run", "probe", "status", "report", "gate", "trend", "merge", "rules", "version")
+
+
+class _PipelineOrder(TyperGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda name: COMMAND_ORDER.index(name) if name in COMMAND_ORDER else len(COMMAND_ORDER))
+
+
 app = typer.Typer(
     name="auditor",
+    cls=_PipelineOrder,
     help="Are our tests real, did they run, and how done are we actually?",
     no_args_is_help=True,
     add_completion=False,
@@ -87,7 +100,7 @@ def report_command(
     import os
     from pathlib import Path
 
-    from rich.console import Console
+    from auditor.render_terminal import make_console
 
     from auditor.history import read_history
     from auditor.render import produce_reports
@@ -100,7 +113,7 @@ def report_command(
         audit,
         formats,
         out,
-        console=Console(),
+        console=make_console(),
         history=read_history(config.root / config.report_dir),
         github=os.environ.get("GITHUB_ACTIONS") == "true",
     )
@@ -147,7 +160,7 @@ def trend_command(
     """Show created / run / passed / completion over past audits."""
     from pathlib import Path
 
-    from rich.console import Console
+    from auditor.render_terminal import make_console
 
     from auditor.config import read_config
     from auditor.history import read_history
@@ -155,7 +168,7 @@ def trend_command(
 
     config = read_config(root)
     entries = read_history(Path(history_file) if history_file else config.root / config.report_dir)
-    print_trend(entries, Console())
+    print_trend(entries, make_console())
     return OK
 
 
@@ -183,11 +196,12 @@ def merge_command(
 def audit_command(
     root: str = typer.Option(".", "--root", help="Project root (where pyproject.toml is)."),
     gate_check: bool = typer.Option(True, "--gate/--no-gate", help="Apply the gate (tool.auditor.gate) at the end: exit 1 on violations."),
+    probe: bool = typer.Option(True, "--probe/--no-probe", help="Sabotage-probe the tests that made HTTP calls (tool.auditor probe_modes; [] also switches it off)."),
 ) -> int:
-    """The whole audit: collect, run, observe, analyse, score, write every report, gate; ends with the HTML path."""
+    """The whole audit: collect, run, observe, analyse, probe, score, write every report, gate; ends with the HTML path."""
     import os
 
-    from rich.console import Console
+    from auditor.render_terminal import make_console
 
     from auditor import gate, history, pipeline
     from auditor.config import read_config
@@ -195,8 +209,8 @@ def audit_command(
 
     config = read_config(root)
     report_dir = config.root / config.report_dir
-    result = pipeline.audit(config)
-    console = Console()
+    result = pipeline.audit(config, probe=probe)
+    console = make_console()
     written = produce_reports(result, ["all"], report_dir, console=console, history=history.read_history(report_dir), github=os.environ.get("GITHUB_ACTIONS") == "true")
     code = OK
     if gate_check:
@@ -228,7 +242,7 @@ def scan_command(
     import time
     from pathlib import Path
 
-    from rich.console import Console
+    from auditor.render_terminal import make_console
 
     from auditor.analyse import scan
     from auditor.collect import paused_gc
@@ -254,7 +268,7 @@ def scan_command(
         else:
             typer.echo(text, nl=False)
     else:
-        print_scan(Console(), inventory, findings, seconds=seconds)
+        print_scan(make_console(), inventory, findings, seconds=seconds)
     return FAILED if any(f.severity in _FAIL_LEVELS[fail_on] for f in findings) else OK
 
 
@@ -263,7 +277,7 @@ def rules_command(
     output_format: str = typer.Option("table", "--format", help="table, json or markdown."),
 ) -> int:
     """List every rule (static, runtime, probe, scan) with its id, severity and rationale."""
-    from rich.console import Console
+    from auditor.render_terminal import make_console
 
     from auditor.exceptions import ConfigError
     from auditor.rules import all_rules
@@ -275,7 +289,7 @@ def rules_command(
     elif output_format == "json":
         typer.echo(rules_json(rules), nl=False)
     elif output_format == "table":
-        print_rules(Console(), rules)
+        print_rules(make_console(), rules)
     else:
         raise ConfigError(f"--format: {output_format!r} is not one of table, json, markdown")
     return OK
@@ -289,7 +303,7 @@ def run_command(
     output: str = typer.Option(None, "--output", "-o", help="Write the audit JSON here (default: <report_dir>/audit.json)."),
 ) -> int:
     """Run every suite under the auditor's plugin and print the honest matrix (exit 0 once the run completed)."""
-    from rich.console import Console
+    from auditor.render_terminal import make_console
 
     from auditor import pipeline
     from auditor.config import read_config
@@ -297,8 +311,35 @@ def run_command(
 
     config = read_config(root)
     result = pipeline.audit(config, only=tuple(suites or ()), progress=not no_progress, output=output)
-    print_audit(result, Console())
+    print_audit(result, make_console())
     # How the tests fared is data for `auditor gate`; this command succeeded once the suites ran.
+    return OK
+
+
+@app.command("probe")
+def probe_command(
+    root: str = typer.Option(".", "--root", help="Project root (where pyproject.toml is)."),
+    audit_file: str = typer.Option(None, "--audit", help="Audit JSON of the last run, updated in place (default: <report_dir>/audit.json)."),
+    modes: list[str] = typer.Option(None, "--mode", help="Run only this mode (repeatable; default: probe_modes and [tool.auditor.probes])."),
+    suites: list[str] = typer.Option(None, "--suite", help="Probe only this suite (repeatable)."),
+    all_tests: bool = typer.Option(False, "--all", help="Probe every test that passed, not only those that made HTTP calls."),
+    workers: int = typer.Option(None, "--workers", help="Probe sessions run at once (default: CPU count); benchmarks and stress always run alone."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress lines."),
+) -> int:
+    """Re-run the tests of the last run under sabotaged HTTP answers; record which tests noticed (killed) or not."""
+    from auditor.render_terminal import make_console
+
+    from auditor import pipeline
+    from auditor.config import read_config
+    from auditor.render_terminal import print_audit, print_probes
+
+    config = read_config(root)
+    result = pipeline.probe_audit(config, audit_file=audit_file, modes=tuple(modes or ()), all_tests=all_tests,
+                                  only=tuple(suites or ()), workers=workers, progress=not no_progress)
+    console = make_console()
+    print_probes(result, console)
+    print_audit(result, console)
+    # Survivors are findings for `auditor gate`; this command succeeded once the probes ran.
     return OK
 
 
@@ -309,7 +350,7 @@ def status_command(
     output: str = typer.Option(None, "--output", "-o", help="Write the audit JSON here (default: <report_dir>/audit.json)."),
 ) -> int:
     """Honest status from results files of a run made elsewhere (CI): nothing is run."""
-    from rich.console import Console
+    from auditor.render_terminal import make_console
 
     from auditor import pipeline
     from auditor.config import read_config
@@ -317,5 +358,5 @@ def status_command(
 
     config = read_config(root)
     result = pipeline.audit(config, results=tuple(results), output=output)
-    print_audit(result, Console())
+    print_audit(result, make_console())
     return OK

@@ -5,21 +5,29 @@ request while nothing is recording. ``start_recording()`` / ``stop_recording()``
 thread's exchanges in between are returned. Streaming responses are never consumed here: their
 stream is wrapped so the bytes and duration are measured when the test closes it.
 
-Sabotage hook: ``set_sabotage(mode)`` makes every intercepted response pass through
-``mode.apply(request, response)`` (httpx) or ``mode.apply_requests(request, response)`` (requests),
-which return the response the test will see. ``set_sabotage(None)`` (the default) is a no-op.
+Clients: httpx, httpx2 (the fork the anthropic and openai SDKs use) and requests; for httpx and httpx2 the
+network transports, the WSGI/ASGI transports and starlette's TestClient (recorded as ``in-process``).
+
+Sabotage: ``set_sabotage(mode)`` routes every request through a :class:`auditor.sabotage.SabotageMode`
+(which may answer without the server, rewrite the reply or its event stream, or delay it) until
+``set_sabotage(None)``; ``sabotaged()`` counts the requests it actually changed since it was set. A request
+carrying the :data:`~auditor.sabotage.SPARE_HEADER` header (a harness's readiness poll) is never sabotaged.
 """
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import threading
 import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from auditor.model import HttpExchange
+from auditor.sabotage import SPARE_HEADER
+from auditor.sabotage_http import asabotage_httpx, sabotage_httpx, sabotage_requests
 
 __all__ = [
     "get_sabotage",
@@ -27,6 +35,7 @@ __all__ = [
     "install",
     "installed",
     "is_recording",
+    "sabotaged",
     "set_sabotage",
     "snapshot",
     "start_recording",
@@ -38,6 +47,7 @@ _lock = threading.RLock()
 _patches: list[tuple[Any, str, Any]] = []
 _recording: list[_Pending] | None = None
 _sabotage: Any = None
+_sabotaged = 0
 
 
 def host_class(host: str) -> str:
@@ -69,11 +79,13 @@ class _Pending:
     status: int | None = None
     bytes: int = 0
     finished: float | None = None
+    stream: bool = False
 
     def freeze(self) -> HttpExchange:
         end = self.finished if self.finished is not None else time.perf_counter()
         return HttpExchange(method=self.method, host_class=self.host_class, host=self.host, path=self.path,
-                            status=self.status, duration=end - self.started, bytes=self.bytes, client=self.client)
+                            status=self.status, duration=end - self.started, bytes=self.bytes, client=self.client,
+                            stream=self.stream)
 
 
 def installed() -> bool:
@@ -109,10 +121,15 @@ def snapshot() -> tuple[HttpExchange, ...]:
 
 
 def set_sabotage(mode: Any | None) -> None:
-    """Route every response through ``mode`` (see the module docstring); ``None`` turns sabotage off."""
-    global _sabotage
+    """Route every request through ``mode`` (see the module docstring); ``None`` turns sabotage off."""
+    global _sabotage, _sabotaged
     with _lock:
-        _sabotage = mode
+        _sabotage, _sabotaged = mode, 0
+
+
+def sabotaged() -> int:
+    """How many requests the mode changed since ``set_sabotage`` (0: it had nothing to sabotage)."""
+    return _sabotaged
 
 
 def get_sabotage() -> Any | None:
@@ -133,13 +150,25 @@ def _begin(method: str, host: str, path: str, client: str, in_process: bool) -> 
 
 
 # ---------------------------------------------------------------------------------------------- httpx
-def _httpx_classes() -> tuple[Any, Any] | None:
+@dataclass(frozen=True)
+class _Library:
+    """An httpx-like module (httpx, or httpx2 that the anthropic and openai SDKs use) and our stream wrappers."""
+
+    name: str
+    module: Any
+    counting: Any
+    async_counting: Any
+    chunks: Any
+    async_chunks: Any
+
+
+def _library(name: str) -> _Library | None:
     try:
-        import httpx
+        module = importlib.import_module(name)
     except ImportError:
         return None
 
-    class CountingStream(httpx.SyncByteStream):
+    class CountingStream(module.SyncByteStream):
         """Counts the bytes a sync response stream yields; finishes the exchange on close."""
 
         def __init__(self, inner: Any, pending: _Pending) -> None:
@@ -157,7 +186,7 @@ def _httpx_classes() -> tuple[Any, Any] | None:
                 if self._pending.finished is None:
                     self._pending.finished = time.perf_counter()
 
-    class AsyncCountingStream(httpx.AsyncByteStream):
+    class AsyncCountingStream(module.AsyncByteStream):
         """Counts the bytes an async response stream yields; finishes the exchange on close."""
 
         def __init__(self, inner: Any, pending: _Pending) -> None:
@@ -175,76 +204,110 @@ def _httpx_classes() -> tuple[Any, Any] | None:
                 if self._pending.finished is None:
                     self._pending.finished = time.perf_counter()
 
-    return CountingStream, AsyncCountingStream
+    class ChunkStream(module.SyncByteStream):
+        """A sabotaged sync stream: what ``chunks`` yields; closing it closes the server's stream."""
+
+        def __init__(self, chunks: Iterator[bytes], inner: Any) -> None:
+            self._chunks, self._inner = chunks, inner
+
+        def __iter__(self):
+            yield from self._chunks
+
+        def close(self) -> None:
+            self._inner.close()
+
+    class AsyncChunkStream(module.AsyncByteStream):
+        """A sabotaged async stream: what ``chunks`` yields; closing it closes the server's stream."""
+
+        def __init__(self, chunks: AsyncIterator[bytes], inner: Any) -> None:
+            self._chunks, self._inner = chunks, inner
+
+        async def __aiter__(self):
+            async for chunk in self._chunks:
+                yield chunk
+
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    return _Library(name, module, CountingStream, AsyncCountingStream, ChunkStream, AsyncChunkStream)
 
 
-def _httpx_sync(original: Any, in_process: bool, counting: Any) -> Any:
+def _httpx_sync(original: Any, in_process: bool, lib: _Library) -> Any:
     def handle_request(transport: Any, request: Any) -> Any:
-        pending = _begin(request.method, request.url.host, request.url.path, "httpx", in_process)
-        mode = _sabotage
+        pending = _begin(request.method, request.url.host, request.url.path, lib.name, in_process)
+        mode = None if SPARE_HEADER in request.headers else _sabotage
         try:
-            response = original(transport, request)
+            if mode is None:
+                response = original(transport, request)
+            else:
+                response = sabotage_httpx(mode, lib, lambda: original(transport, request), request, _mark)
         except BaseException:
             if pending is not None:
                 pending.finished = time.perf_counter()
             raise
-        if mode is not None:
-            response = mode.apply(request, response)
         if pending is not None:
             pending.status = response.status_code
-            response.stream = counting(response.stream, pending)
+            pending.stream = "text/event-stream" in response.headers.get("content-type", "")
+            response.stream = lib.counting(response.stream, pending)
         return response
 
     handle_request.__auditor_original__ = original  # type: ignore[attr-defined]
     return handle_request
 
 
-def _httpx_async(original: Any, in_process: bool, counting: Any) -> Any:
+def _httpx_async(original: Any, in_process: bool, lib: _Library) -> Any:
     async def handle_async_request(transport: Any, request: Any) -> Any:
-        pending = _begin(request.method, request.url.host, request.url.path, "httpx", in_process)
-        mode = _sabotage
+        pending = _begin(request.method, request.url.host, request.url.path, lib.name, in_process)
+        mode = None if SPARE_HEADER in request.headers else _sabotage
         try:
-            response = await original(transport, request)
+            if mode is None:
+                response = await original(transport, request)
+            else:
+                response = await asabotage_httpx(mode, lib, lambda: original(transport, request), request, _mark)
         except BaseException:
             if pending is not None:
                 pending.finished = time.perf_counter()
             raise
-        if mode is not None:
-            response = mode.apply(request, response)
         if pending is not None:
             pending.status = response.status_code
-            response.stream = counting(response.stream, pending)
+            pending.stream = "text/event-stream" in response.headers.get("content-type", "")
+            response.stream = lib.async_counting(response.stream, pending)
         return response
 
     handle_async_request.__auditor_original__ = original  # type: ignore[attr-defined]
     return handle_async_request
 
 
-def _patch_httpx() -> None:
-    classes = _httpx_classes()
-    if classes is None:
+def _patch_httpx(name: str) -> None:
+    lib = _library(name)
+    if lib is None:
         return
-    import httpx
-
-    counting, async_counting = classes
+    module = lib.module
     targets = [
-        (httpx.HTTPTransport, "handle_request", False, False),
-        (httpx.AsyncHTTPTransport, "handle_async_request", False, True),
-        (httpx.WSGITransport, "handle_request", True, False),
-        (httpx.ASGITransport, "handle_async_request", True, True),
+        (module.HTTPTransport, "handle_request", False, False),
+        (module.AsyncHTTPTransport, "handle_async_request", False, True),
+        (module.WSGITransport, "handle_request", True, False),
+        (module.ASGITransport, "handle_async_request", True, True),
     ]
-    try:  # starlette's TestClient brings its own in-process transport
-        from starlette.testclient import _TestClientTransport
+    if name == "httpx":
+        try:  # starlette's TestClient brings its own in-process transport
+            from starlette.testclient import _TestClientTransport
 
-        targets.append((_TestClientTransport, "handle_request", True, False))
-    except ImportError:
-        pass
-    for owner, name, in_process, is_async in targets:
-        original = owner.__dict__[name]
-        wrapper = (_httpx_async(original, in_process, async_counting) if is_async
-                   else _httpx_sync(original, in_process, counting))
-        _patches.append((owner, name, original))
-        setattr(owner, name, wrapper)
+            targets.append((_TestClientTransport, "handle_request", True, False))
+        except ImportError:
+            pass
+    for owner, attribute, in_process, is_async in targets:
+        original = owner.__dict__[attribute]
+        wrapper = (_httpx_async(original, in_process, lib) if is_async else _httpx_sync(original, in_process, lib))
+        _patches.append((owner, attribute, original))
+        setattr(owner, attribute, wrapper)
+
+
+# ---------------------------------------------------------------------------------------------- sabotage
+def _mark() -> None:
+    global _sabotaged
+    with _lock:
+        _sabotaged += 1
 
 
 # ---------------------------------------------------------------------------------------------- requests
@@ -258,19 +321,21 @@ def _patch_requests() -> None:
     def send(adapter: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
         parts = urlsplit(request.url)
         pending = _begin(request.method or "GET", parts.hostname or "", parts.path or "/", "requests", False)
-        mode = _sabotage
+        mode = None if SPARE_HEADER in request.headers else _sabotage
         try:
-            response = original(adapter, request, *args, **kwargs)
+            if mode is None:
+                response = original(adapter, request, *args, **kwargs)
+            else:
+                response = sabotage_requests(mode, lambda: original(adapter, request, *args, **kwargs), request, _mark)
         finally:
             if pending is not None:
                 pending.finished = time.perf_counter()
-        if mode is not None:
-            response = mode.apply_requests(request, response)
         if pending is not None:
             pending.status = response.status_code
+            pending.stream = "text/event-stream" in response.headers.get("content-type", "")
             length = response.headers.get("content-length", "")
             # requests reads the body after the adapter returns; the declared length is what we can know here
-            pending.bytes = int(length) if length.isdigit() else 0
+            pending.bytes = int(length) if length.isdigit() else len(response._content or b"") if mode else 0
         return response
 
     send.__auditor_original__ = original  # type: ignore[attr-defined]
@@ -283,7 +348,8 @@ def install() -> None:
     with _lock:
         if _patches:
             return
-        _patch_httpx()
+        _patch_httpx("httpx")
+        _patch_httpx("httpx2")
         _patch_requests()
 
 

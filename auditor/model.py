@@ -99,7 +99,9 @@ class HttpExchange:
     status: int | None  # None when no response arrived
     duration: float
     bytes: int
-    client: str = "httpx"  # httpx | requests
+    client: str = "httpx"  # httpx | httpx2 | requests
+    #: The reply was a server-sent-event stream (``auditor probe`` cuts streams only in tests that had one).
+    stream: bool = False
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,8 @@ class Score:
     value: float | None  # 0-10, None when nothing ran to judge
     deductions: tuple[Deduction, ...] = ()
     kill_rate: float | None = None  # sabotage kill rate, None when not probed
+    #: Kill rate per sabotage mode (killed / judged in that mode); empty when not probed.
+    kill_rates: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

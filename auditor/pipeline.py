@@ -1,4 +1,4 @@
-"""The one module that knows the order: collect -> run -> observe -> analyse -> score (then render, gate)."""
+"""The one module that knows the order: collect -> run -> observe -> analyse -> probe -> score (then render, gate)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,14 @@ AUDIT_FILE = "audit.json"
 
 
 def audit(config: AuditConfig, *, paths: Sequence[str] = (), run: bool = True, results: Sequence[str | Path] = (),
-          only: Sequence[str] = (), progress: bool = True, write: bool = True, output: str | Path | None = None) -> Audit:
-    """Inventory the project, run its suites (or import ``results`` files), count honestly, score.
+          only: Sequence[str] = (), progress: bool = True, write: bool = True, output: str | Path | None = None,
+          probe: bool = False) -> Audit:
+    """Inventory the project, run its suites (or import ``results`` files), count honestly, probe, score.
 
-    Writes ``<report_dir>/audit.json`` (or ``output``) and appends to the history unless ``write`` is off.
+    ``probe`` re-runs the tests that made HTTP calls under every mode of ``probe_modes`` and
+    ``[tool.auditor.probes]`` (an empty ``probe_modes`` and no probes switch it off); only suites this
+    audit ran are probed. Writes ``<report_dir>/audit.json`` (or ``output``) and appends to the history
+    unless ``write`` is off.
     """
     from auditor import analyse, collect, history, observe, score
     from auditor import run as runner
@@ -50,6 +54,10 @@ def audit(config: AuditConfig, *, paths: Sequence[str] = (), run: bool = True, r
         environment={"python": sys.version.split()[0], "platform": platform.platform(), "command": " ".join(sys.argv),
                      "source": "results" if results else ("run" if run else "none")},
     )
+    if probe and run and not results and (config.probe_modes or config.probes):
+        from auditor import probe as prober
+
+        result = prober.probe(config, result, report=_stderr_line if progress else None)
     result = score.score_audit(result, config)
     if write:
         report_dir = Path(config.root) / config.report_dir
@@ -58,4 +66,25 @@ def audit(config: AuditConfig, *, paths: Sequence[str] = (), run: bool = True, r
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(dumps(result), encoding="utf-8")
         history.append(result, report_dir)
+    return result
+
+
+def _stderr_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def probe_audit(config: AuditConfig, *, audit_file: str | Path | None = None, modes: Sequence[str] = (),
+                all_tests: bool = False, only: Sequence[str] = (), workers: int | None = None,
+                progress: bool = True) -> Audit:
+    """Probe the suites of the last audit (``<report_dir>/audit.json`` or ``audit_file``), rescore, write it back."""
+    from auditor import probe as prober
+    from auditor import score
+    from auditor.serialize import dumps, read_audit
+
+    path = Path(audit_file) if audit_file else Path(config.root) / config.report_dir / AUDIT_FILE
+    last = read_audit(path)
+    probed = prober.probe(config, last, modes=modes, all_tests=all_tests, only=only, workers=workers,
+                          report=_stderr_line if progress else None)
+    result = score.score_audit(probed, config)
+    path.write_text(dumps(result), encoding="utf-8")
     return result

@@ -1,4 +1,4 @@
-"""The auditor's pytest plugin: inert unless ``--audit`` (or ``--audit-sabotage``) is given.
+"""The auditor's pytest plugin: inert unless ``--audit``, ``--audit-sabotage`` or ``--audit-probe`` is given.
 
 With ``--audit`` it records, per test, what the test really did (HTTP exchanges and their statuses,
 sockets, processes, files written, mocks in force, assertions executed, pytest.raises blocks,
@@ -7,6 +7,11 @@ pytest-json-report's ``metadata["auditor"]``. ``--audit-stream=PATH`` also appen
 test as it starts and finishes (flushed at once), so results survive a timeout or a crash.
 ``--audit-sabotage=MODE`` rewrites HTTP responses during each test's call phase only.
 
+``--audit-probe=PLAN`` (written by ``auditor probe``) runs each planned test once per sabotage mode instead
+of once, in the same session (session fixtures such as a live server are shared), and appends one
+``{"event": "probe", ...}`` line per test and mode to the plan's stream file: killed, survived, error, or
+``n/a`` when the mode found nothing to sabotage.
+
 Assertions are counted through ``pytest_assertion_pass``, which pytest calls only when the test
 modules were rewritten with ``-o enable_assertion_pass_hook=true``; without it they are reported as
 ``-1`` (not counted), never as 0.
@@ -14,7 +19,6 @@ modules were rewritten with ``-o enable_assertion_pass_hook=true``; without it t
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import threading
@@ -34,17 +38,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="append one JSON line per test to PATH as it runs (implies --audit)")
     group.addoption("--audit-sabotage", default=None, metavar="MODE",
                     help=f"sabotage HTTP responses during each test's call phase (env {SABOTAGE_ENV})")
+    group.addoption("--audit-probe", default=None, metavar="PLAN",
+                    help="run the tests of a probe plan (JSON from `auditor probe`) once per sabotage mode")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Install the recorder only when asked (the plugin is loaded into every pytest run)."""
+    plan = config.getoption("audit_probe")
+    if plan:
+        from auditor.probe_session import ProbeHooks
+
+        config.pluginmanager.register(ProbeHooks.from_plan(plan), "auditor-probe")
+        return
     sabotage_name = config.getoption("audit_sabotage") or os.environ.get(SABOTAGE_ENV) or None
     stream = config.getoption("audit_stream")
     if not (config.getoption("audit") or stream or sabotage_name):
         return
     from auditor.recorder import Recorder
 
-    mode = _load_sabotage(sabotage_name) if sabotage_name else None
+    mode = _load_sabotage(sabotage_name, config.rootpath) if sabotage_name else None
     recorder = Recorder(count_assertions=bool(config.getini("enable_assertion_pass_hook")))
     recorder.install()
     hooks = _AuditHooks(recorder, stream, mode, sabotage_name)
@@ -60,16 +72,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         hooks.recorder.uninstall()
 
 
-def _load_sabotage(name: str) -> Any:
+def _load_sabotage(name: str, rootpath: Any) -> Any:
+    from auditor.sabotage import BUILTIN_MODES, get_mode
+
     try:
-        from auditor import sabotage
-    except ImportError:
-        raise pytest.UsageError(
-            f"--audit-sabotage={name}: sabotage modes are not available (auditor.sabotage is missing)") from None
-    get_mode = sabotage.get_mode
-    try:
-        takes_config = len(inspect.signature(get_mode).parameters) > 1
-        return get_mode(name, None) if takes_config else get_mode(name)
+        probes = ()
+        if name not in BUILTIN_MODES:  # a user-defined mode: [tool.auditor.probes] of the project
+            from auditor.config import read_config
+
+            probes = read_config(rootpath).probes
+        return get_mode(name, probes)
     except Exception as exc:  # noqa: BLE001 - any refusal of the mode is the user's usage error, in one line
         raise pytest.UsageError(f"--audit-sabotage={name}: {exc}") from None
 

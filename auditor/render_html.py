@@ -102,7 +102,11 @@ def completion_chart(page: Page) -> BarChart:
         bars.append(Bar("Claimed", (("c-claim", 0.0, page.claimed_value * scale),), page.claimed))
     bars.append(Bar("Evidence", (("c-evidence", 0.0, page.completion_value * scale),), f"{page.completion} ({page.interval})"))
     for dim in page.dimensions:
-        bars.append(Bar(dim.name, (("c-dimension", 0.0, dim.percent * scale),), dim.value))
+        # A dimension without evidence has weight 0: an empty bar reading "0%" would look like a measured zero.
+        if dim.weight == "0":
+            bars.append(Bar(dim.name, (), "not counted"))
+        else:
+            bars.append(Bar(dim.name, (("c-dimension", 0.0, dim.percent * scale),), dim.value))
     return BarChart("Completion: claim vs evidence", tuple(bars), (("c-claim", "claimed"), ("c-evidence", "evidence"), ("c-dimension", "dimension")))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,10 +11,22 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.model import Audit
-from auditor.view import location, matrix_rows, severity_counts, top_findings
+from auditor.view import category_label, location, matrix_rows, severity_counts, top_findings
 
 TONE_STYLES = {"ok": "green", "warn": "yellow", "bad": "bold red", "unknown": "red"}
 SEVERITY_STYLES = {"high": "bold red", "medium": "yellow", "low": "cyan"}
+
+
+#: Width when output goes to a file or CI log: rich's default of 80 columns truncates the matrix headers.
+PIPE_WIDTH = 120
+
+
+def make_console() -> Console:
+    """A console for the CLI: the terminal's own width, or PIPE_WIDTH when not a terminal and COLUMNS is unset."""
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        return Console(width=PIPE_WIDTH)
+    return console
 
 
 def print_audit(audit: Audit, console: Console, *, findings: int = 10) -> None:
@@ -76,6 +89,34 @@ def matrix_table(audit: Audit) -> Table:
             style="bold" if row.is_total else None,
         )
     return table
+
+
+def print_probes(audit: Audit, console: Console, *, survivors: int = 20) -> None:
+    """Kill rate per sabotage mode and category, then the tests that survived a mode (the first ``survivors``)."""
+    from auditor.model import CATEGORIES
+    from auditor.probe import kill_counts
+
+    counts = kill_counts(audit)
+    if not counts:
+        console.print("No test was probed: no test that passed made an HTTP call (try `auditor probe --all`).")
+        return
+    columns = [c for c in (*CATEGORIES, "total") if any(c in per for per in counts.values())]
+    table = Table(title="Sabotage kill rate by mode (killed / probed)", title_justify="left")
+    table.add_column("Mode", no_wrap=True)
+    for column in columns:
+        table.add_column(category_label(column), justify="right")
+    for mode in (m for m in audit.probe_modes if m in counts):
+        cells = []
+        for column in columns:
+            killed, judged = counts[mode].get(column, (0, 0))
+            cells.append(f"{killed}/{judged} ({killed / judged:.0%})" if judged else "—")
+        table.add_row(mode, *cells)
+    console.print(table)
+    lost = [(o.node_id, p) for s in audit.suites for o in s.outcomes for p in o.probes if p.result == "survived"]
+    if lost:
+        console.print(Text(f"Survivors ({len(lost)}): these tests still passed under sabotage", style="bold"))
+        for node_id, result in lost[:survivors]:
+            console.print(Text("  ") + Text(f"{result.mode:<17}", style="yellow") + Text(node_id))
 
 
 def print_trend(entries: Sequence[dict[str, Any]], console: Console) -> None:

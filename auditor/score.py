@@ -102,7 +102,8 @@ def _score(tally: Tally, items: Sequence[TestEvidence], infra: float, infra_reas
         deductions.append(Deduction(f"tests survived {1 - kill_rate:.0%} of sabotage probes", SURVIVED_POINTS * (1 - kill_rate)))
     deductions = [dataclasses.replace(d, points=round(d.points, 2)) for d in deductions if d.points > 0]
     value = None if not tally.run else round(max(0.0, 10.0 - sum(d.points for d in deductions)), 1)
-    return Score(category=tally.category, value=value, deductions=tuple(deductions), kill_rate=kill_rate)
+    return Score(category=tally.category, value=value, deductions=tuple(deductions), kill_rate=kill_rate,
+                 kill_rates=_kill_rates(items))
 
 
 def _weakness(item: TestEvidence) -> float:
@@ -117,6 +118,17 @@ def _kill_rate(items: Sequence[TestEvidence]) -> float | None:
     if not judged:
         return None
     return sum(p.result == "killed" for p in judged) / len(judged)
+
+
+def _kill_rates(items: Sequence[TestEvidence]) -> dict[str, float]:
+    counts: dict[str, list[int]] = {}
+    for item in items:
+        for probe in item.outcome.probes if item.outcome else ():
+            if probe.result in ("killed", "survived"):
+                cell = counts.setdefault(probe.mode, [0, 0])
+                cell[0] += probe.result == "killed"
+                cell[1] += 1
+    return {mode: round(killed / judged, 4) for mode, (killed, judged) in counts.items()}
 
 
 # --- completion ------------------------------------------------------------------------------

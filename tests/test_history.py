@@ -30,7 +30,7 @@ def test_append_writes_one_summary_line_per_audit(tmp_path: Path) -> None:
         "run": 7,
         "passed": 6,
         "not_run": 36,
-        "completion": 29.2,
+        "completion": 34.5,
         "claimed": 78,
         "quality": 4.1,
     }
@@ -49,7 +49,7 @@ def test_trend_command_prints_every_audit(tmp_path: Path, capsys: pytest.Capture
     append(dataclasses.replace(REVIEW, created="2026-01-26T09:00:00Z"), tmp_path / "reports")
     assert main(["trend", "--root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert out.count("29.2%") == 2
+    assert out.count("34.5%") == 2
     assert "2026-01-26 09:00" in out
 
 

@@ -12,6 +12,7 @@ import requests
 from conftest import BIG_BODY
 
 from auditor import intercept
+from auditor.sabotage import BuiltinMode, Reply, Request
 
 
 @pytest.fixture
@@ -131,27 +132,28 @@ def test_install_is_idempotent_and_uninstall_restores(http_server: str) -> None:
     assert not hasattr(requests.adapters.HTTPAdapter.send, "__auditor_original__")
 
 
-class _Answer503:
-    """A sabotage mode: every response becomes a 503 with an empty body."""
+class _Answer503(BuiltinMode):
+    """A sabotage mode: the server is asked, then every reply becomes a 503 with an empty body."""
 
-    def apply(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
-        response.close()
-        return httpx.Response(503, content=b"", request=request)
+    name = "answer-503"
+    rewrites_bodies = True
 
-    def apply_requests(self, request: object, response: requests.Response) -> requests.Response:
-        response.status_code = 503
-        return response
+    def rewrite(self, request: Request, reply: Reply) -> Reply:
+        return Reply(503, {"content-type": "text/plain"}, b"")
 
 
 def test_sabotage_hook_rewrites_responses_and_none_is_a_no_op(recording, http_server: str) -> None:
     intercept.set_sabotage(_Answer503())
     intercept.start_recording()
     sabotaged = (httpx.get(http_server + "/ok").status_code, requests.get(http_server + "/ok", timeout=10).status_code)
+    changed = intercept.sabotaged()
     intercept.set_sabotage(None)
     honest = httpx.get(http_server + "/ok").status_code
     exchanges = intercept.stop_recording()
     assert sabotaged == (503, 503)
+    assert changed == 2
     assert honest == 200
+    assert intercept.sabotaged() == 0
     assert [x.status for x in exchanges] == [503, 503, 200]
 
 

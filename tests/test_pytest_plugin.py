@@ -133,25 +133,7 @@ def test_unknown_sabotage_mode_is_a_usage_error(project: Path) -> None:
 
 
 SABOTAGE_CONFTEST = SERVER_CONFTEST + '''
-import sys, types
 import httpx
-import auditor
-
-# A sabotage module for this run only: every response becomes a 500 (the real modes live in auditor.sabotage).
-class Answer500:
-    def apply(self, request, response):
-        response.close()
-        return httpx.Response(500, content=b"sabotaged", request=request)
-
-def get_mode(name, config=None):
-    if name != "answer-500":
-        raise KeyError(name)
-    return Answer500()
-
-module = types.ModuleType("auditor.sabotage")
-module.get_mode = get_mode
-sys.modules["auditor.sabotage"] = module
-auditor.sabotage = module
 
 @pytest.fixture
 def checked_server(server):
@@ -168,7 +150,7 @@ def test_sabotage_applies_only_to_the_call_phase(make_project) -> None:
         def test_ok(checked_server):
             assert httpx.get(checked_server + "/ok").status_code == 200
     '''})
-    result = _run(root, "--audit-sabotage=answer-500", f"--audit-stream={root / 'stream.jsonl'}")
+    result = _run(root, "--audit-sabotage=server-error", f"--audit-stream={root / 'stream.jsonl'}")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "assert 500 == 200" in result.stdout
     records = [json.loads(line) for line in (root / "stream.jsonl").read_text().splitlines()]

@@ -31,7 +31,7 @@ def test_matrix_rows_and_totals() -> None:
 
 def test_headline_flags_and_findings() -> None:
     text = render()
-    assert "Completion: 29.2% (interval 16.7-29.2%) vs claimed 78%" in text
+    assert "Completion: 34.5% (interval 17.7-34.5%) vs claimed 78%" in text
     assert f"{ACCEPTS_501} passes while the server answers 501." in text
     assert "Top findings (3 of 3: 2 high, 1 medium)" in text
 

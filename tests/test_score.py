@@ -56,8 +56,8 @@ def test_review_completion_is_far_below_the_claim() -> None:
     completion = review_audit(with_scores=True).completion
     assert completion is not None
     assert completion.claimed == 78
-    assert completion.value == 29.2
-    assert (completion.low, completion.high) == (16.7, 29.2)
+    assert completion.value == 34.5
+    assert (completion.low, completion.high) == (17.7, 34.5)
     dims = {d.name: d for d in completion.dimensions}
     assert dims["execution"].value == round(7 / 43, 4)
     assert dims["validation"].value == round(5 / 43, 4)  # the 501 test does not count as validated
@@ -71,7 +71,7 @@ def test_review_completion_is_far_below_the_claim() -> None:
 
 def test_review_red_flags_name_the_claim_the_speed_and_the_501_test() -> None:
     flags = review_audit(with_scores=True).completion.red_flags
-    assert flags[0] == "Claimed 78% complete, but the evidence supports 29.2% (16.7-29.2%): 49 points above the evidence."
+    assert flags[0] == "Claimed 78% complete, but the evidence supports 34.5% (17.7-34.5%): 44 points above the evidence."
     assert flags[1] == "Done 8.3x faster than planned (0.42 of 3.5 days) while 84% of tests never ran."
     assert f"{ACCEPTS_501} passes while the server answers 501." in flags
     assert "benchmarks: none of its 12 tests ran (no performance was measured)." in flags

@@ -118,6 +118,7 @@ def preflight(client: httpx.Client, origin: str) -> httpx.Response:
 def test_preflight_from_the_allowed_origin_is_granted_without_a_key(client: httpx.Client) -> None:
     response = preflight(client, ALLOWED_ORIGIN)
     assert response.status_code == 200
+    assert response.text == "OK"  # the CORS middleware answered, not the route behind it
     assert response.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
     assert "POST" in response.headers["access-control-allow-methods"]
     allowed_headers = response.headers["access-control-allow-headers"].lower()
@@ -136,6 +137,7 @@ def test_cross_origin_post_is_labelled_only_for_the_allowed_origin(client: httpx
     allowed = say_ok(client, {"origin": ALLOWED_ORIGIN, "x-api-key": API_KEY})
     other = say_ok(client, {"origin": OTHER_ORIGIN, "x-api-key": API_KEY})
     assert (allowed.status_code, other.status_code) == (200, 200)
+    assert (anthropic_text(allowed.json()), anthropic_text(other.json())) == (SAY_OK.answer, SAY_OK.answer)
     assert allowed.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
     assert "access-control-allow-origin" not in other.headers
 
@@ -147,4 +149,5 @@ def test_the_shared_server_without_cors_origins_sends_no_cors_headers(http: http
         headers={**ANTHROPIC_HEADERS, "origin": ALLOWED_ORIGIN},
     )
     assert response.status_code == 200
+    assert anthropic_text(response.json()) == SAY_OK.answer
     assert "access-control-allow-origin" not in response.headers

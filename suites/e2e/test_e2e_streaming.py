@@ -11,8 +11,10 @@ from server.fixture.facts import SYSTEM_PROMPT
 from suites.wire import (
     ANTHROPIC_HEADERS,
     COUNTING,
+    SAY_OK,
     anthropic_body,
     anthropic_stream_text,
+    anthropic_text,
     openai_body,
     openai_chunks,
     openai_stream_text,
@@ -55,6 +57,7 @@ def test_anthropic_stream_has_the_exact_event_sequence(http: httpx.Client) -> No
     )
     # The SSE event name and the JSON "type" must agree, or SDKs silently drop events.
     assert [event.json()["type"] for event in reply.events] == names
+    assert anthropic_stream_text(reply.events) == COUNTING.answer
 
 
 def test_anthropic_stream_events_have_exact_shapes(http: httpx.Client) -> None:
@@ -105,12 +108,14 @@ def test_anthropic_whole_message_has_the_exact_shape(http: httpx.Client) -> None
 
 
 def test_every_response_carries_a_distinct_request_id(http: httpx.Client) -> None:
-    first = http.post("/v1/messages", json=anthropic_body("Say OK"), headers=ANTHROPIC_HEADERS)
-    second = http.post("/v1/messages", json=anthropic_body("Say OK"), headers=ANTHROPIC_HEADERS)
-    chat = http.post("/v1/chat/completions", json=openai_body("Say OK"))
+    first = http.post("/v1/messages", json=anthropic_body(SAY_OK.question), headers=ANTHROPIC_HEADERS)
+    second = http.post("/v1/messages", json=anthropic_body(SAY_OK.question), headers=ANTHROPIC_HEADERS)
+    chat = http.post("/v1/chat/completions", json=openai_body(SAY_OK.question))
     ids = {first.headers["request-id"], second.headers["request-id"], chat.headers["x-request-id"]}
     assert len(ids) == 3
     assert first.json()["id"] != second.json()["id"]
+    assert [anthropic_text(first.json()), anthropic_text(second.json())] == [SAY_OK.answer, SAY_OK.answer]
+    assert chat.json()["choices"][0]["message"]["content"] == SAY_OK.answer
 
 
 def test_openai_stream_follows_the_chunk_rules(http: httpx.Client) -> None:
@@ -183,20 +188,23 @@ def test_openai_whole_completion_has_the_exact_shape(http: httpx.Client) -> None
 
 @pytest.mark.parametrize("model", ECHOED_MODELS)
 def test_anthropic_echoes_the_requested_model(http: httpx.Client, model: str) -> None:
-    whole = http.post("/v1/messages", json=anthropic_body("Say OK", model=model))
-    streamed = post_stream(http, "/v1/messages", anthropic_body("Say OK", model=model, stream=True))
+    whole = http.post("/v1/messages", json=anthropic_body(SAY_OK.question, model=model))
+    streamed = post_stream(http, "/v1/messages", anthropic_body(SAY_OK.question, model=model, stream=True))
     assert (whole.status_code, streamed.status_code) == (200, 200)
     assert whole.json()["model"] == model
     assert streamed.events[0].json()["message"]["model"] == model
+    assert (anthropic_text(whole.json()), anthropic_stream_text(streamed.events)) == (SAY_OK.answer, SAY_OK.answer)
 
 
 @pytest.mark.parametrize("model", ECHOED_MODELS)
 def test_openai_echoes_the_requested_model(http: httpx.Client, model: str) -> None:
-    whole = http.post("/v1/chat/completions", json=openai_body("Say OK", model=model))
+    whole = http.post("/v1/chat/completions", json=openai_body(SAY_OK.question, model=model))
     streamed = post_stream(
-        http, "/v1/chat/completions", openai_body("Say OK", model=model, stream=True)
+        http, "/v1/chat/completions", openai_body(SAY_OK.question, model=model, stream=True)
     )
     assert (whole.status_code, streamed.status_code) == (200, 200)
     assert whole.json()["model"] == model
     chunks, _ = openai_chunks(streamed.events)
     assert {chunk["model"] for chunk in chunks} == {model}
+    assert whole.json()["choices"][0]["message"]["content"] == SAY_OK.answer
+    assert openai_stream_text(chunks) == SAY_OK.answer

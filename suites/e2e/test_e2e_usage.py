@@ -13,6 +13,7 @@ from suites.wire import (
     ANTHROPIC_HEADERS,
     anthropic_body,
     anthropic_stream_text,
+    anthropic_text,
     openai_body,
     openai_chunks,
     openai_stream_text,
@@ -103,6 +104,11 @@ def test_count_tokens_counts_the_system_prompt_and_every_turn(http: httpx.Client
     # The system prompt is >= 300 tokens by contract; earlier turns only ever add tokens.
     assert with_system - bare >= 300
     assert whole_chat > bare
+    # The count is the prompt a real request of the same conversation is charged for.
+    reply = http.post("/v1/messages", json=anthropic_body(conversation.turns), headers=ANTHROPIC_HEADERS)
+    assert reply.status_code == 200
+    assert anthropic_text(reply.json()) == conversation.answer
+    assert anthropic_prompt_total(reply.json()["usage"]) == whole_chat
 
 
 def _anthropic_turn(

@@ -99,7 +99,9 @@ def test_count_tokens_equals_the_input_tokens_of_the_same_request(http: httpx.Cl
     counted = http.post("/v1/messages/count_tokens", json=body, headers=ANTHROPIC_HEADERS)
     assert counted.status_code == 200
     assert set(counted.json()) == {"input_tokens"}
-    usage = http.post("/v1/messages", json=body, headers=ANTHROPIC_HEADERS).json()["usage"]
+    message = http.post("/v1/messages", json=body, headers=ANTHROPIC_HEADERS).json()
+    assert anthropic_text(message) == "OK"
+    usage = message["usage"]
     # Anthropic reports cache reads/writes apart from input_tokens; together they are the prompt.
     total_input = (
         usage["input_tokens"]

@@ -1,0 +1,245 @@
+"""`auditor run` then `auditor probe` on a fixture project that talks to the real inference server.
+
+The project's tests start the repo's reference server (``python -m server`` on the fixture model) as a
+session fixture, like suites/, and hold one weak test of each kind the probes must tell apart.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from auditor.config import read_config
+from auditor.model import Audit
+from auditor.probe import kill_counts, plan
+from auditor.serialize import read_audit
+
+REPO = Path(__file__).resolve().parents[1]
+
+PYPROJECT = '''
+[tool.auditor]
+paths = ["tests"]
+real_infrastructure = ["smoke", "benchmarks"]
+
+[tool.auditor.probes.no-cache]
+env = { SERVER_FAULT_NO_CACHE = "1" }
+select = ["cache"]
+description = "the server never reuses a prompt cache"
+'''
+
+CONFTEST = f'''
+import sys
+sys.path.insert(0, {str(REPO)!r})
+
+import httpx
+import pytest
+
+from suites.serverproc import ServerProcess
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    process = ServerProcess(log_path=tmp_path_factory.mktemp("server") / "server.log")
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def http(server):
+    with httpx.Client(base_url=server.base_url, timeout=60) as client:
+        yield client
+'''
+
+SMOKE = '''
+from suites.wire import ANTHROPIC_HEADERS, anthropic_body, anthropic_stream_text, parse_sse
+
+QUESTION = "What is the capital of France?"
+
+
+def ask(http):
+    return http.post("/v1/messages", json=anthropic_body(QUESTION), headers=ANTHROPIC_HEADERS)
+
+
+def test_accepts_501(http):
+    r = ask(http)
+    assert r.status_code in [200, 400, 501]
+
+
+def test_status_only(http):
+    assert ask(http).status_code == 200
+
+
+def test_exact_answer(http):
+    with http.stream("POST", "/v1/messages", json=anthropic_body(QUESTION, stream=True),
+                     headers=ANTHROPIC_HEADERS) as response:
+        body = "".join(response.iter_text())
+    events = parse_sse(body)
+    assert response.status_code == 200
+    assert anthropic_stream_text(events) == "Paris."
+    assert events[-1].event == "message_stop"
+
+
+def test_second_turn_uses_the_cache(http):
+    turns = [{"role": "user", "content": QUESTION}]
+    headers = {**ANTHROPIC_HEADERS, "x-agent-id": "probe-cache"}
+    first = http.post("/v1/messages", json={"model": "m", "max_tokens": 32, "messages": turns}, headers=headers).json()
+    turns += [{"role": "assistant", "content": first["content"][0]["text"]}, {"role": "user", "content": QUESTION}]
+    second = http.post("/v1/messages", json={"model": "m", "max_tokens": 32, "messages": turns}, headers=headers).json()
+    assert second["content"][0]["text"] == "Paris."
+    assert second["usage"]["cache_read_input_tokens"] > 0
+
+
+def test_no_http():
+    assert sum([1, 2]) == 3
+'''
+
+BENCH = '''
+import time
+
+from server.fixture.facts import FACTS
+from suites.wire import ANTHROPIC_HEADERS, anthropic_body
+
+# The longest answer: the server works long enough for its own clock to dwarf the HTTP round trip.
+STORY = max(FACTS, key=lambda fact: len(fact.answer))
+BODY = anthropic_body(STORY.question)
+
+
+def server_seconds(response):
+    total = [p for p in response.headers["server-timing"].split(",") if p.strip().startswith("total")]
+    return float(total[0].split("dur=")[1]) / 1000
+
+
+def test_latency_bound(http):
+    started = time.perf_counter()
+    r = http.post("/v1/messages", json=BODY, headers=ANTHROPIC_HEADERS)
+    client = time.perf_counter() - started
+    assert r.json()["content"][0]["text"] == STORY.answer
+    # the client has the answer at most 3x (+50 ms) the time the server's own clock says it took
+    assert client <= 3 * server_seconds(r) + 0.05
+
+
+def test_latency_recorded_only(http):
+    started = time.perf_counter()
+    r = http.post("/v1/messages", json=BODY, headers=ANTHROPIC_HEADERS)
+    print("latency", time.perf_counter() - started)
+    assert r.json()["content"][0]["text"] == STORY.answer
+'''
+
+ALL_BUT_SLOW = ("not-implemented", "server-error", "empty", "echo", "garbage", "truncated-stream")
+
+
+def _auditor(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "auditor", *args, "--root", str(root), "--no-progress"],
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+@pytest.fixture(scope="module")
+def probed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Audit, Audit]:
+    """(root, audit after `auditor run`, audit after `auditor probe`) of the fixture project."""
+    root = tmp_path_factory.mktemp("probe") / "project"
+    for name, text in {"pyproject.toml": PYPROJECT, "tests/conftest.py": CONFTEST,
+                       "tests/smoke/test_api.py": SMOKE, "tests/benchmarks/test_bench.py": BENCH}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    ran = _auditor(root, "run")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    before = read_audit(root / "reports" / "audit.json")
+    probe = _auditor(root, "probe", "--workers", "2")
+    assert probe.returncode == 0, probe.stdout + probe.stderr
+    return root, before, read_audit(root / "reports" / "audit.json")
+
+
+def _verdicts(audit: Audit, name: str) -> dict[str, str]:
+    outcome = next(o for s in audit.suites for o in s.outcomes if o.node_id.endswith("::" + name))
+    return {p.mode: p.result for p in outcome.probes}
+
+
+def test_every_test_passed_before_probing(probed) -> None:
+    _, before, _ = probed
+    statuses = {o.node_id.rsplit("::", 1)[1]: o.status for s in before.suites for o in s.outcomes}
+    assert set(statuses.values()) == {"passed"}
+    assert len(statuses) == 7
+
+
+def test_a_test_accepting_501_survives_not_implemented_and_is_proven_vacuous(probed) -> None:
+    _, _, after = probed
+    verdicts = _verdicts(after, "test_accepts_501")
+    assert verdicts["not-implemented"] == "survived"
+    assert verdicts["server-error"] == "killed"  # 500 is not in its list
+    vacuous = {f.test_id.rsplit("::", 1)[1]: f.evidence for f in after.findings if f.rule == "AUD301"}
+    # a status-only test is proven vacuous too, but by `empty` (200 with nothing in it), not by 501
+    assert vacuous == {"test_accepts_501": ("not-implemented: survived", "empty: survived"),
+                       "test_status_only": ("empty: survived",)}
+
+
+def test_an_exact_answer_is_killed_by_every_mode_that_applies(probed) -> None:
+    _, _, after = probed
+    assert _verdicts(after, "test_exact_answer") == dict.fromkeys(ALL_BUT_SLOW, "killed")
+
+
+def test_a_status_only_test_is_killed_by_501_but_survives_garbage(probed) -> None:
+    _, _, after = probed
+    verdicts = _verdicts(after, "test_status_only")
+    assert (verdicts["not-implemented"], verdicts["garbage"], verdicts["echo"]) == ("killed", "survived", "survived")
+    assert "truncated-stream" not in verdicts  # nothing streamed: not probed in that mode
+    unchecked = {f.test_id.rsplit("::", 1)[1] for f in after.findings if f.rule == "AUD302"}
+    assert unchecked == {"test_accepts_501", "test_status_only"}
+
+
+def test_only_a_test_that_streamed_is_cut_by_truncated_stream(probed) -> None:
+    _, before, after = probed
+    streamed = sorted(o.node_id.rsplit("::", 1)[1] for s in before.suites for o in s.outcomes
+                      if o.observation and any(x.stream for x in o.observation.http))
+    cut = sorted(o.node_id.rsplit("::", 1)[1] for s in after.suites for o in s.outcomes
+                 if "truncated-stream" in {p.mode for p in o.probes})
+    assert streamed == cut == ["test_exact_answer"]
+
+
+def test_a_test_without_http_is_not_probed(probed) -> None:
+    root, _, after = probed
+    assert _verdicts(after, "test_no_http") == {}
+    config = read_config(root)
+    planned = {node for session in plan(config, after) for node in session.tests}
+    assert not any(node.endswith("::test_no_http") for node in planned)
+    assert any(node.endswith("::test_status_only") for node in planned)
+
+
+def test_slow_kills_only_the_benchmark_that_states_a_bound(probed) -> None:
+    _, _, after = probed
+    assert _verdicts(after, "test_latency_bound")["slow"] == "killed"
+    assert _verdicts(after, "test_latency_recorded_only")["slow"] == "survived"
+    assert "slow" not in _verdicts(after, "test_exact_answer")  # slow asks benchmarks only
+    assert [f.test_id.rsplit("::", 1)[1] for f in after.findings if f.rule == "AUD303"] == [
+        "test_latency_recorded_only"]
+
+
+def test_an_env_fault_switch_is_a_mode_of_its_own(probed) -> None:
+    _, _, after = probed
+    assert _verdicts(after, "test_second_turn_uses_the_cache")["no-cache"] == "killed"
+    assert "no-cache" not in _verdicts(after, "test_status_only")  # select = ["cache"]
+
+
+def test_kill_rates_by_mode_and_category_reach_the_json_and_the_matrix(probed) -> None:
+    _, before, after = probed
+    counts = kill_counts(after)
+    assert counts["not-implemented"]["smoke"] == (3, 4)  # all but test_accepts_501
+    assert counts["slow"] == {"benchmarks": (1, 2), "total": (1, 2)}
+    smoke = next(s for s in after.scores if s.category == "smoke")
+    assert smoke.kill_rate is not None and 0 < smoke.kill_rate < 1
+    assert next(s for s in before.scores if s.category == "smoke").kill_rate is None
+    assert set(after.probe_modes) == {*ALL_BUT_SLOW, "slow", "no-cache"}
+
+
+def test_timing_suites_run_alone_except_in_modes_load_cannot_sway(probed) -> None:
+    root, _, after = probed
+    sessions = plan(read_config(root), after, shards=2)
+    bench = {s.label: (s.alone, tuple(s.modes)) for s in sessions if s.suite.category == "benchmarks"}
+    assert bench == {"benchmarks (load-robust modes)": (False, ("not-implemented", "server-error", "empty", "slow")),
+                     "benchmarks (alone)": (True, ("echo", "garbage"))}
+    smoke = [s for s in sessions if s.suite.category == "smoke" and not s.env]
+    assert [(s.alone, len(s.tests)) for s in smoke] == [(False, 4)]  # too small to be worth two servers
