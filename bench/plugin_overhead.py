@@ -26,12 +26,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from auditor.run import bytecode_env  # noqa: E402
 
 
 def _once(paths: list[str], variant: str, scratch: Path) -> tuple[float, int]:
     env = dict(os.environ)
-    # Separate pyc caches: assertion rewriting with the pass hook writes different pyc files.
-    env["PYTHONPYCACHEPREFIX"] = str(scratch / f"pyc-{variant}")
+    if variant == "plugin":
+        # What `auditor run` gives its pytest subprocesses; plain pytest runs as a developer runs it.
+        env.update(bytecode_env(os.environ))
     if variant == "auditor":
         command = [sys.executable, "-m", "auditor", "run", "--no-progress", "-o", str(scratch / "audit.json")]
     else:

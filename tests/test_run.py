@@ -14,7 +14,7 @@ from auditor.collect import collect
 from auditor.config import SuiteConfig, read_config
 from auditor.observe import reconcile
 from auditor.progress import Progress
-from auditor.run import default_suites, run_pytest, run_suites
+from auditor.run import bytecode_env, default_suites, run_pytest, run_suites
 
 
 def _statuses(result) -> dict[str, tuple[str, str | None]]:
@@ -149,3 +149,9 @@ def test_unknown_suite_name_is_a_run_error(make_project) -> None:
     config = read_config(root)
     with pytest.raises(RunError, match="no suite named nope"):
         run_suites(config, collect(config), only=("nope",))
+
+
+def test_pyc_files_of_audited_runs_are_kept_apart_only_when_bytecode_is_written() -> None:
+    assert bytecode_env({"PYTHONDONTWRITEBYTECODE": "1"}) == {}
+    prefix = bytecode_env({})["PYTHONPYCACHEPREFIX"]
+    assert Path(prefix).name == "auditor-pycache"
