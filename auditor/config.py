@@ -121,6 +121,8 @@ class AuditConfig:
     """Every setting of one audit, with defaults that need no configuration."""
 
     root: Path
+    #: Shown in reports: ``[tool.auditor] project``, else ``[project] name`` of pyproject.toml, else the folder's name.
+    project: str = ""
     #: Where tests live; empty means pytest's ``testpaths``, else the project root.
     paths: tuple[str, ...] = ()
     exclude: tuple[str, ...] = (".venv", "venv", ".git", "node_modules", "build", "dist")
@@ -163,7 +165,11 @@ def read_config(root: Path | str = ".", *, pyproject: Path | None = None, **over
     if "sprint" not in table and sprint_file.is_file():
         sprint_table = _load_toml(sprint_file)
         table["sprint"] = sprint_table.get("sprint", sprint_table)
+    project = table.pop("project", None)
+    if project is not None and not isinstance(project, str):
+        raise ConfigError(f"[tool.auditor] project: expected a string, got {project!r}")
     config = _from_table(root, table)
+    config = dataclasses.replace(config, project=project or _project_name(path) or root.name)
     changes = {key: value for key, value in overrides.items() if value is not None}
     unknown = set(changes) - {f.name for f in dataclasses.fields(AuditConfig)}
     if unknown:
@@ -179,6 +185,13 @@ def _load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML ({exc})") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _project_name(path: Path) -> str:
+    if not path.is_file():
+        return ""
+    name = _load_toml(path).get("project", {}).get("name", "")
+    return name if isinstance(name, str) else ""
 
 
 def _read_tool_table(path: Path, *, explicit: bool) -> dict[str, Any]:

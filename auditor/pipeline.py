@@ -46,7 +46,7 @@ def audit(config: AuditConfig, *, paths: Sequence[str] = (), run: bool = True, r
         root=str(config.root),
         created=started.isoformat(timespec="seconds"),
         version=__version__,
-        project=config.root.name,
+        project=config.project or config.root.name,
         cases=inventory.cases,
         findings=tuple(findings),
         suites=suites,

@@ -107,6 +107,8 @@ def completion_chart(page: Page) -> BarChart:
             bars.append(Bar(dim.name, (), "not counted"))
         else:
             bars.append(Bar(dim.name, (("c-dimension", 0.0, dim.percent * scale),), dim.value))
+    if page.claimed_value is None:
+        return BarChart("Completion from the evidence", tuple(bars), (("c-evidence", "evidence"), ("c-dimension", "dimension")))
     return BarChart("Completion: claim vs evidence", tuple(bars), (("c-claim", "claimed"), ("c-evidence", "evidence"), ("c-dimension", "dimension")))
 
 

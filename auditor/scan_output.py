@@ -28,7 +28,7 @@ def scan_audit(config: AuditConfig, inventory: Inventory, findings: Sequence[Fin
         root=str(config.root),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         version=__version__,
-        project=config.root.name,
+        project=config.project or config.root.name,
         cases=inventory.cases,
         findings=tuple(findings),
         environment={

@@ -261,8 +261,17 @@ class Engine:
             text = tokenizer.apply_chat_template(
                 full, add_generation_prompt=True, tokenize=False
             )
+            backend = self._backend_tokenizer(tokenizer)
+            if backend is not None:
+                return tuple(backend.encode(text, add_special_tokens=False).ids)
             ids = tokenizer.encode(text, add_special_tokens=False)
         return tuple(int(t) for t in ids)
+
+    @staticmethod
+    def _backend_tokenizer(tokenizer: Any) -> Any:
+        # transformers' encode() of a fast tokenizer ends in the Rust tokenizer's encode() with the same
+        # add_special_tokens; calling it directly skips half the per-request cost on the event loop.
+        return getattr(getattr(tokenizer, "_tokenizer", None), "backend_tokenizer", None)
 
     def count_tokens(self, messages: list[dict], system: str | None) -> int:
         """Number of prompt tokens ``encode_chat`` produces for these messages."""

@@ -13,6 +13,7 @@ import pytest
 from auditor import collect as collect_module
 from auditor.collect import collect
 from auditor.config import read_config
+from auditor.exceptions import ConfigError
 from auditor.pytest_settings import read_pytest_settings
 
 
@@ -267,3 +268,17 @@ def test_inventory_matches_pytest_collect_only(tmp_path: Path) -> None:
     ours = sorted(c.id for c in inventory(tmp_path, "tests").cases if c.collectable)
     assert ours == collected
     assert len(collected) == 5
+
+
+def test_project_name_comes_from_config_then_pyproject_then_folder(tmp_path: Path) -> None:
+    (tmp_path / "bare").mkdir()
+    assert read_config(tmp_path / "bare").project == "bare"
+    named = tmp_path / "named"
+    named.mkdir()
+    (named / "pyproject.toml").write_text('[project]\nname = "shop-api"\n')
+    assert read_config(named).project == "shop-api"
+    (named / "pyproject.toml").write_text('[project]\nname = "shop-api"\n[tool.auditor]\nproject = "Shop API"\n')
+    assert read_config(named).project == "Shop API"
+    (named / "pyproject.toml").write_text('[tool.auditor]\nproject = 3\n')
+    with pytest.raises(ConfigError, match=r"project: expected a string, got 3"):
+        read_config(named)

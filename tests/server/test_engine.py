@@ -400,3 +400,16 @@ def test_finished_reports_queue_and_prefill_time() -> None:
         assert finished[1].queue_seconds >= finished[0].prefill_seconds
     finally:
         engine.shutdown(timeout=10)
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["What is the capital of France?", "ünïcode  and\n\ttabs", "<s> </s> <|im_start|> markup-like text", "  leading"],
+)
+def test_chat_encoding_matches_the_transformers_tokenizer(engine: Engine, content: str) -> None:
+    # encode_chat calls the Rust tokenizer directly; it must give exactly the ids transformers would.
+    wrapper = engine._require_tokenizer()
+    messages = [{"role": "user", "content": content}]
+    text = wrapper.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    expected = tuple(wrapper._tokenizer.encode(text, add_special_tokens=False))
+    assert engine.encode_chat(messages, None) == expected
