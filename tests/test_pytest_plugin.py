@@ -1,15 +1,16 @@
-"""The auditor's pytest plugin in real pytest subprocesses, with and without xdist."""
+"""The auditor's pytest plugin in real pytest subprocesses (``pytester``), with and without xdist."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 from projects import SERVER_CONFTEST
+
+pytest_plugins = ["pytester"]
 
 TESTS = '''
 import subprocess, sys
@@ -60,20 +61,38 @@ def test_fails():
 '''
 
 
-def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+@pytest.fixture
+def write_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    """Write ``{relative path: source}`` (dedented) into pytester's folder and return it."""
     # A private pyc prefix: modules rewritten with the assertion-pass hook must not be reused without it.
-    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(root / ".pyc")}
-    env.pop("AUDITOR_SABOTAGE", None)
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(pytester.path / ".pyc"))
+    monkeypatch.delenv("AUDITOR_SABOTAGE", raising=False)
+
+    def write(files: dict[str, str]) -> Path:
+        for name, text in files.items():
+            path = pytester.path / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return pytester.path
+
+    return write
 
 
-def _audited(root: Path, workers: str) -> tuple[dict[str, dict], dict[str, dict]]:
+def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=120)
+
+
+def _output(result: pytest.RunResult) -> str:
+    return "\n".join(result.outlines + result.errlines)
+
+
+def _audited(pytester: pytest.Pytester, workers: str) -> tuple[dict[str, dict], dict[str, dict]]:
     """(json report tests by short name, stream records by short name) of one audited run."""
-    result = _run(root, "-n", workers, "--audit", f"--audit-stream={root / 'stream.jsonl'}", "-o",
+    root = pytester.path
+    result = _run(pytester, "-n", workers, "--audit", f"--audit-stream={root / 'stream.jsonl'}", "-o",
                   "enable_assertion_pass_hook=true", "-W", "always::ResourceWarning", "--json-report",
                   f"--json-report-file={root / 'report.json'}")
-    assert result.returncode == 1, result.stdout + result.stderr  # test_fails fails, nothing else
+    assert result.ret == 1, _output(result)  # test_fails fails, nothing else
     report = json.loads((root / "report.json").read_text())
     tests = {t["nodeid"].split("::")[-1]: t for t in report["tests"]}
     records = [json.loads(line) for line in (root / "stream.jsonl").read_text().splitlines()]
@@ -82,13 +101,13 @@ def _audited(root: Path, workers: str) -> tuple[dict[str, dict], dict[str, dict]
 
 
 @pytest.fixture
-def project(make_project) -> Path:
-    return make_project({"conftest.py": SERVER_CONFTEST, "test_things.py": TESTS})
+def project(write_project) -> Path:
+    return write_project({"conftest.py": SERVER_CONFTEST, "test_things.py": TESTS})
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])
-def test_observations_in_json_report_and_stream(project: Path, workers: str) -> None:
-    tests, finished = _audited(project, workers)
+def test_observations_in_json_report_and_stream(pytester: pytest.Pytester, project: Path, workers: str) -> None:
+    tests, finished = _audited(pytester, workers)
     assert {name: r["outcome"] for name, r in finished.items()} == {
         "test_ok": "passed", "test_accepts_501": "passed", "test_asserts_nothing": "passed", "test_mocks": "passed",
         "test_spawns_and_leaks": "passed", "test_skipped": "skipped", "test_fails": "failed"}
@@ -111,25 +130,25 @@ def test_observations_in_json_report_and_stream(project: Path, workers: str) -> 
     assert observed["test_ok"]["call_duration"] > 0
 
 
-def test_inert_without_audit(project: Path) -> None:
-    result = _run(project, "--json-report", f"--json-report-file={project / 'report.json'}")
-    assert result.returncode == 1
+def test_inert_without_audit(pytester: pytest.Pytester, project: Path) -> None:
+    result = _run(pytester, "--json-report", f"--json-report-file={project / 'report.json'}")
+    assert result.ret == 1
     report = json.loads((project / "report.json").read_text())
     assert [t.get("metadata") for t in report["tests"]] == [None] * 7
     assert not (project / "stream.jsonl").exists()
 
 
-def test_without_assertion_pass_hook_assertions_are_not_counted(project: Path) -> None:
-    result = _run(project, "--audit", f"--audit-stream={project / 'stream.jsonl'}", "-k", "test_ok")
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_without_assertion_pass_hook_assertions_are_not_counted(pytester: pytest.Pytester, project: Path) -> None:
+    result = _run(pytester, "--audit", f"--audit-stream={project / 'stream.jsonl'}", "-k", "test_ok")
+    assert result.ret == 0, _output(result)
     records = [json.loads(line) for line in (project / "stream.jsonl").read_text().splitlines()]
     assert [r["observation"]["assertions"] for r in records if r["event"] == "finished"] == [-1]
 
 
-def test_unknown_sabotage_mode_is_a_usage_error(project: Path) -> None:
-    result = _run(project, "--audit", "--audit-sabotage=no-such-mode")
-    assert result.returncode == 4
-    assert "--audit-sabotage=no-such-mode" in result.stderr
+def test_unknown_sabotage_mode_is_a_usage_error(pytester: pytest.Pytester, project: Path) -> None:
+    result = _run(pytester, "--audit", "--audit-sabotage=no-such-mode")
+    assert result.ret == 4
+    assert "--audit-sabotage=no-such-mode" in "\n".join(result.errlines)
 
 
 SABOTAGE_CONFTEST = SERVER_CONFTEST + '''
@@ -143,16 +162,16 @@ def checked_server(server):
 '''
 
 
-def test_sabotage_applies_only_to_the_call_phase(make_project) -> None:
-    root = make_project({"conftest.py": SABOTAGE_CONFTEST, "test_one.py": '''
+def test_sabotage_applies_only_to_the_call_phase(pytester: pytest.Pytester, write_project) -> None:
+    root = write_project({"conftest.py": SABOTAGE_CONFTEST, "test_one.py": '''
         import httpx
 
         def test_ok(checked_server):
             assert httpx.get(checked_server + "/ok").status_code == 200
     '''})
-    result = _run(root, "--audit-sabotage=server-error", f"--audit-stream={root / 'stream.jsonl'}")
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "assert 500 == 200" in result.stdout
+    result = _run(pytester, "--audit-sabotage=server-error", f"--audit-stream={root / 'stream.jsonl'}")
+    assert result.ret == 1, _output(result)
+    assert "assert 500 == 200" in "\n".join(result.outlines)
     records = [json.loads(line) for line in (root / "stream.jsonl").read_text().splitlines()]
     finished = [r for r in records if r["event"] == "finished"]
     assert finished[0]["outcome"] == "failed"
