@@ -55,48 +55,8 @@ def http(server):
         yield client
 '''
 
-SMOKE = '''
-from suites.wire import ANTHROPIC_HEADERS, anthropic_body, anthropic_stream_text, parse_sse
-
-QUESTION = "What is the capital of France?"
-
-
-def ask(http):
-    return http.post("/v1/messages", json=anthropic_body(QUESTION), headers=ANTHROPIC_HEADERS)
-
-
-def test_accepts_501(http):
-    r = ask(http)
-    assert r.status_code in [200, 400, 501]
-
-
-def test_status_only(http):
-    assert ask(http).status_code == 200
-
-
-def test_exact_answer(http):
-    with http.stream("POST", "/v1/messages", json=anthropic_body(QUESTION, stream=True),
-                     headers=ANTHROPIC_HEADERS) as response:
-        body = "".join(response.iter_text())
-    events = parse_sse(body)
-    assert response.status_code == 200
-    assert anthropic_stream_text(events) == "Paris."
-    assert events[-1].event == "message_stop"
-
-
-def test_second_turn_uses_the_cache(http):
-    turns = [{"role": "user", "content": QUESTION}]
-    headers = {**ANTHROPIC_HEADERS, "x-agent-id": "probe-cache"}
-    first = http.post("/v1/messages", json={"model": "m", "max_tokens": 32, "messages": turns}, headers=headers).json()
-    turns += [{"role": "assistant", "content": first["content"][0]["text"]}, {"role": "user", "content": QUESTION}]
-    second = http.post("/v1/messages", json={"model": "m", "max_tokens": 32, "messages": turns}, headers=headers).json()
-    assert second["content"][0]["text"] == "Paris."
-    assert second["usage"]["cache_read_input_tokens"] > 0
-
-
-def test_no_http():
-    assert sum([1, 2]) == 3
-'''
+FIXTURES = Path(__file__).parent / "fixtures"
+SMOKE = (FIXTURES / "probe_project" / "test_api.py").read_text(encoding="utf-8")
 
 BENCH = '''
 import time

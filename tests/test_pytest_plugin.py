@@ -12,53 +12,7 @@ from projects import SERVER_CONFTEST
 
 pytest_plugins = ["pytester"]
 
-TESTS = '''
-import subprocess, sys
-from unittest import mock
-
-import httpx
-import pytest
-
-
-def test_ok(server):
-    response = httpx.get(server + "/ok")
-    assert response.status_code == 200
-    assert response.json() == {"path": "/ok"}
-
-
-def test_accepts_501(server):
-    assert httpx.get(server + "/todo").status_code in [200, 501]
-
-
-def test_asserts_nothing():
-    total = sum([1, 2])
-
-
-def test_mocks(monkeypatch):
-    monkeypatch.setattr("os.getcwd", lambda: "/")
-    with mock.patch("os.path.exists", return_value=True):
-        import os.path
-        assert os.path.exists("/no/such/file")
-    with pytest.raises(ZeroDivisionError):
-        1 / 0
-
-
-def test_spawns_and_leaks(tmp_path):
-    subprocess.run([sys.executable, "-c", "pass"], check=True)
-    leaked = open(tmp_path / "leak.txt", "w")
-    leaked.write("x")
-    del leaked
-    assert (tmp_path / "leak.txt").exists()
-
-
-@pytest.mark.skip(reason="not yet")
-def test_skipped():
-    assert False
-
-
-def test_fails():
-    assert 1 + 1 == 3
-'''
+TESTS = (Path(__file__).parent / "fixtures" / "plugin_project" / "test_things.py").read_text(encoding="utf-8")
 
 
 @pytest.fixture

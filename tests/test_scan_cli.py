@@ -15,15 +15,7 @@ from auditor.cli import main
 from auditor.rules import all_rules
 from auditor.serialize import read_audit
 
-WEAK = """
-    def test_accepts_501(client):
-        r = client.post('/v1/completions', json={})
-        assert r.status_code in (200, 501)
-
-    def test_status_only(client):
-        r = client.get('/items')
-        assert r.status_code == 200
-"""
+WEAK = (Path(__file__).parent / "fixtures" / "scan_project" / "test_api.py").read_text(encoding="utf-8")
 
 
 @pytest.fixture
@@ -51,8 +43,8 @@ def test_table_lists_categories_and_findings_and_fails_on_high(project: Path) ->
     code, out, _ = run_cli("scan", "--root", str(project))
     assert code == 1
     assert "│ smoke    │       2 │" in out and "│ unit     │       1 │" in out
-    assert "HIGH   AUD101 tests/smoke/test_api.py:4 error-status-accepted" in out
-    assert "MEDIUM AUD104 tests/smoke/test_api.py:8 status-only-response" in out
+    assert "HIGH   AUD101 tests/smoke/test_api.py:5 error-status-accepted" in out
+    assert "MEDIUM AUD104 tests/smoke/test_api.py:9 status-only-response" in out
 
 
 @pytest.mark.parametrize(("fail_on", "expected"), [("high", 1), ("medium", 1), ("low", 1), ("none", 0)])
