@@ -36,6 +36,7 @@ from pathlib import Path
 from auditor.config import DEFAULT_PROBE_MODES, AuditConfig, SuiteConfig
 from auditor.exceptions import ConfigError, RunError
 from auditor.model import Audit, Outcome, ProbeResult, SuiteResult
+from auditor.run import read_stream
 
 #: Categories whose tests measure time or load: their sessions never share the machine with another.
 TIMING_CATEGORIES = frozenset({"benchmarks", "stress"})
@@ -236,7 +237,7 @@ def _read_stream(path: Path) -> tuple[dict[str, tuple[ProbeResult, ...]], dict[s
     verdicts: dict[str, list[ProbeResult]] = defaultdict(list)
     answered: dict[str, set[str]] = defaultdict(set)
     problems = []
-    for record in _records(path):
+    for record in read_stream(path):
         if record.get("event") == "probe":
             answered[record["nodeid"]].add(record["mode"])
             if record.get("result") in ("killed", "survived", "error"):
@@ -244,20 +245,6 @@ def _read_stream(path: Path) -> tuple[dict[str, tuple[ProbeResult, ...]], dict[s
         elif record.get("event") == "teardown":
             problems.append(f"fixture teardown after {record.get('nodeid')}: {record.get('error')}")
     return {node: tuple(results) for node, results in verdicts.items()}, answered, problems
-
-
-def _records(path: Path) -> list[dict]:
-    try:
-        lines = path.read_bytes().splitlines()
-    except OSError:
-        return []
-    records = []
-    for line in lines:
-        try:  # the last line may be cut short by a kill
-            records.append(json.loads(line))
-        except ValueError:
-            continue
-    return records
 
 
 def _last_line(path: Path) -> str:

@@ -146,7 +146,7 @@ def run_pytest(
     duration = time.monotonic() - started
     code = process.returncode
     report = _read_report(json_path)
-    records = _read_stream(stream_path)
+    records = read_stream(stream_path)
     if timed_out:
         status = "timed_out"
     elif code is not None and code < 0:
@@ -221,7 +221,8 @@ def _read_report(path: Path) -> dict:
         return {}
 
 
-def _read_stream(path: Path) -> list[dict[str, Any]]:
+def read_stream(path: Path) -> list[dict[str, Any]]:
+    """The JSON lines of a plugin stream file (a line cut short by a kill is skipped; no file: none)."""
     try:
         lines = path.read_bytes().splitlines()
     except OSError:
