@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from pathlib import Path
 from auditor.config import DEFAULT_PROBE_MODES, AuditConfig, SuiteConfig
 from auditor.exceptions import ConfigError, RunError
 from auditor.model import Audit, Outcome, ProbeResult, SuiteResult
-from auditor.run import read_stream
+from auditor.run import kill_group, read_stream, start_pytest
 
 #: Categories whose tests measure time or load: their sessions never share the machine with another.
 TIMING_CATEGORIES = frozenset({"benchmarks", "stress"})
@@ -203,19 +202,14 @@ def run_session(session: Session, root: Path, scratch: Path) -> SessionResult:
     timeout = suite.timeout * max(1, len(session.modes))
     started = time.monotonic()
     with open(log_path, "wb") as log:
-        try:
-            process = subprocess.Popen(command, cwd=root, env=environment, stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
-        except OSError as exc:
-            raise RunError(f"probe of {session.label}: cannot start pytest ({exc.strerror})") from None
+        process = start_pytest(command, cwd=root, env=environment, log=log, what=f"probe of {session.label}")
         try:
             code: int | None = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             code = None
         finally:
             if process.poll() is None:  # timed out, or we are interrupted: never leave the session running
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+                kill_group(process)
     verdicts, answered, problems = _read_stream(stream)
     message = None
     if code is None:

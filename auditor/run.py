@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 from auditor.collect import Inventory
 from auditor.config import AuditConfig, SuiteConfig
@@ -132,16 +132,12 @@ def run_pytest(
     log_path = json_path.with_name(json_path.stem + ".log")
     started = time.monotonic()
     with open(log_path, "wb") as log:
-        try:
-            process = subprocess.Popen(command, cwd=cwd, env=environment, stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
-        except OSError as exc:
-            raise RunError(f"suite {suite.name}: cannot start pytest ({exc.strerror})") from None
+        process = start_pytest(command, cwd=cwd, env=environment, log=log, what=f"suite {suite.name}")
         try:
             timed_out = _wait(process, suite.timeout, started, stream_path, on_event)
         except BaseException:
             # The suite runs in its own session, so Ctrl-C never reached it: stop it before leaving.
-            _kill_group(process)
+            kill_group(process)
             raise
     duration = time.monotonic() - started
     code = process.returncode
@@ -169,6 +165,15 @@ def run_pytest(
     )
 
 
+def start_pytest(command: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: IO[bytes], what: str) -> subprocess.Popen:
+    """Start a pytest subprocess in its own session (so :func:`kill_group` reaches every process it starts)."""
+    try:
+        return subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    except OSError as exc:
+        raise RunError(f"{what}: cannot start pytest ({exc.strerror})") from None
+
+
 def _wait(process: subprocess.Popen, timeout: float, started: float, stream_path: Path,
           on_event: EventSink | None) -> bool:
     """Wait for ``process``, feeding stream records to ``on_event``; True when it had to be killed."""
@@ -182,13 +187,14 @@ def _wait(process: subprocess.Popen, timeout: float, started: float, stream_path
             if remaining > 0:
                 offset = _feed(stream_path, offset, on_event)
                 continue
-            _kill_group(process)
+            kill_group(process)
             killed = True
         _feed(stream_path, offset, on_event)
         return killed
 
 
-def _kill_group(process: subprocess.Popen) -> None:
+def kill_group(process: subprocess.Popen) -> None:
+    """Kill the process and everything it started (servers included), then reap it."""
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
