@@ -10,8 +10,8 @@ import sys
 from typing import Any
 
 import typer
+from click import exceptions as click_exceptions
 from typer.core import TyperGroup
-from typer._click import exceptions as click_exceptions  # typer 0.2x vendors click
 
 from auditor.exceptions import AuditorError
 
@@ -242,8 +242,6 @@ def scan_command(
     import time
     from pathlib import Path
 
-    from auditor.render_terminal import make_console
-
     from auditor.analyse import scan
     from auditor.collect import paused_gc
     from auditor.config import read_config
@@ -268,6 +266,8 @@ def scan_command(
         else:
             typer.echo(text, nl=False)
     else:
+        from auditor.render_terminal import make_console  # rich costs ~40 ms to import: only for the table
+
         print_scan(make_console(), inventory, findings, seconds=seconds)
     return FAILED if any(f.severity in _FAIL_LEVELS[fail_on] for f in findings) else OK
 

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import dataclasses
 import gc
+import hashlib
 import io
 import os
 import tokenize
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+from auditor.collect_imports import dotted_name, import_stems, imported_names
 from auditor.collect_module import SourceModule, TestNode, module_tests
 from auditor.config import AuditConfig
 from auditor.exceptions import CollectError
@@ -47,26 +51,52 @@ class Inventory:
     used_suppressions: frozenset[Suppression] = field(default=frozenset(), repr=False)
 
 
+@dataclass(frozen=True)
+class FileState:
+    """What a loaded file was when read: the key of a per-file cache entry."""
+
+    size: int
+    mtime_ns: int
+    digest: str  # blake2b of the bytes
+
+
+#: ``reuse(rel_path, path, stat, is_test, outside_python_files)``: a cached stand-in for the file, else ``None``.
+Reuse = Callable[[str, Path, os.stat_result, bool, bool], Any]
+
+
 @dataclass
-class _Walk:
+class Walk:
+    """The files a scan visits, in pytest's order; with ``reuse``, unchanged files are not read or parsed."""
+
     config: AuditConfig
     settings: PytestSettings
-    modules: list[SourceModule] = field(default_factory=list)
+    #: Parsed modules, or what ``reuse`` returned in their place.
+    modules: list[Any] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    seen_files: set[Path] = field(default_factory=set)
+    seen_files: set[str] = field(default_factory=set)
     seen_dirs: set[tuple[int, int]] = field(default_factory=set)
+    reuse: Reuse | None = None
+    #: With ``reuse``: files read afresh -> (state, findings their loading produced, is_test, outside_python_files).
+    fresh: dict[str, tuple[FileState, list[Finding], bool, bool]] = field(default_factory=dict)
+    #: Every file offered to ``_load`` (relative paths), read or reused.
+    visited: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        root = str(self.config.root)
+        self._prefix = root if root.endswith("/") else root + "/"
 
     def rel(self, path: Path) -> str:
-        try:
-            return path.relative_to(self.config.root).as_posix()
-        except ValueError:
-            return path.as_posix()
+        # String arithmetic: Path.relative_to costs more than everything else the walk does per file.
+        text = str(path)
+        if text.startswith(self._prefix):
+            return text[len(self._prefix) :]
+        return "." if text == str(self.config.root) else path.as_posix()
 
     def problem(self, rule: str, message: str, path: Path, line: int = 1) -> None:
         self.findings.append(finding(rule, message, path=self.rel(path), line=line, test_id=None, config=self.config))
 
 
-def _excluded(walk: _Walk, path: Path) -> bool:
+def _excluded(walk: Walk, path: Path) -> bool:
     rel = PurePosixPath(walk.rel(path))
     return any(path.name == item or rel.match(item) for item in walk.config.exclude)
 
@@ -75,7 +105,7 @@ def _in_venv(path: Path) -> bool:
     return (path / "pyvenv.cfg").is_file()
 
 
-def _count_test_files(walk: _Walk, folder: Path, budget: int = 2000) -> int:
+def _count_test_files(walk: Walk, folder: Path, budget: int = 2000) -> int:
     """How many files under an ignored folder pytest would otherwise collect (bounded walk)."""
     count = 0
     for _dirpath, dirnames, filenames in os.walk(folder):
@@ -87,7 +117,7 @@ def _count_test_files(walk: _Walk, folder: Path, budget: int = 2000) -> int:
     return count
 
 
-def _walk_dir(walk: _Walk, folder: Path, ancestors: frozenset[tuple[int, int]]) -> None:
+def _walk_dir(walk: Walk, folder: Path, ancestors: frozenset[tuple[int, int]]) -> None:
     try:
         stat = folder.stat()
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
@@ -156,7 +186,7 @@ def _mentions_tests(path: Path) -> bool:
     return b"def test" in data or b"class Test" in data
 
 
-def _decode(walk: _Walk, path: Path, data: bytes) -> str | None:
+def _decode(walk: Walk, path: Path, data: bytes) -> str | None:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         return data.decode(encoding)
@@ -165,20 +195,58 @@ def _decode(walk: _Walk, path: Path, data: bytes) -> str | None:
         return None
 
 
-def _load(walk: _Walk, path: Path, *, is_test: bool, outside_python_files: bool = False) -> None:
-    resolved = path.resolve()
+def _load(walk: Walk, path: Path, *, is_test: bool, outside_python_files: bool = False) -> None:
+    resolved = os.path.realpath(path)
     if resolved in walk.seen_files:
         return
     walk.seen_files.add(resolved)
+    rel = walk.rel(path)
+    walk.visited.add(rel)
     try:
-        size = path.stat().st_size
+        stat = path.stat()
+        size = stat.st_size
         if size > HUGE_FILE_BYTES:
             walk.problem("AUD903", f"file is {size:,} bytes (limit {HUGE_FILE_BYTES:,}); it was not scanned", path)
             return
+        if walk.reuse is not None:
+            stand_in = walk.reuse(rel, path, stat, is_test, outside_python_files)
+            if stand_in is not None:
+                walk.findings.extend(stand_in.load_findings)
+                if stand_in.parsed:
+                    walk.modules.append(stand_in)
+                return
         data = path.read_bytes()
     except OSError as exc:
         walk.problem("AUD907", f"cannot read file: {exc.strerror}", path)
         return
+    if walk.reuse is None:
+        _parse(walk, path, data, is_test=is_test, outside_python_files=outside_python_files)
+        return
+    before = len(walk.findings)
+    _parse(walk, path, data, is_test=is_test, outside_python_files=outside_python_files)
+    state = FileState(size=stat.st_size, mtime_ns=stat.st_mtime_ns, digest=content_digest(data))
+    walk.fresh[rel] = (state, walk.findings[before:], is_test, outside_python_files)
+
+
+def content_digest(data: bytes) -> str:
+    """The hash a cache entry keeps of a file's bytes."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def parse_module(path: Path, rel: str, *, is_test: bool, outside_python_files: bool) -> SourceModule | None:
+    """Read and parse a file that parsed before (a cached one a rule now needs); ``None`` if it no longer does."""
+    walk = Walk(config=AuditConfig(root=path.parent), settings=PytestSettings())
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    _parse(walk, path, data, is_test=is_test, outside_python_files=outside_python_files)
+    if walk.findings or not walk.modules:
+        return None
+    return dataclasses.replace(walk.modules[0], path=rel)
+
+
+def _parse(walk: Walk, path: Path, data: bytes, *, is_test: bool, outside_python_files: bool) -> None:
     text = _decode(walk, path, data)
     if text is None:
         return
@@ -241,9 +309,12 @@ def collect(config: AuditConfig, paths: Sequence[str] = ()) -> Inventory:
         return _collect(config, paths)
 
 
-def _collect(config: AuditConfig, paths: Sequence[str]) -> Inventory:
-    settings = read_pytest_settings(config.root)
-    walk = _Walk(config=config, settings=settings)
+def walk_tree(
+    config: AuditConfig, paths: Sequence[str], reuse: Reuse | None = None, settings: PytestSettings | None = None
+) -> Walk:
+    """Visit the test paths as pytest would, loading (or, with ``reuse``, reusing) every test module and conftest."""
+    settings = settings if settings is not None else read_pytest_settings(config.root)
+    walk = Walk(config=config, settings=settings, reuse=reuse)
     for target in _targets(config, settings, paths):
         if target.is_dir():
             _load_parent_conftests(walk, target)
@@ -252,16 +323,21 @@ def _collect(config: AuditConfig, paths: Sequence[str]) -> Inventory:
             _load_parent_conftests(walk, target.parent, inclusive=True)
             # pytest collects a file named on the command line whatever its name.
             _load(walk, target, is_test=True)
+    return walk
+
+
+def _collect(config: AuditConfig, paths: Sequence[str]) -> Inventory:
+    walk = walk_tree(config, paths)
+    settings = walk.settings
     nodes: list[TestNode] = []
     suppressions: list[Suppression] = []
     outside = [m for m in walk.modules if m.outside_python_files]
-    imports = _test_imports(walk.modules, {PurePosixPath(m.path).stem for m in outside}) if outside else {}
+    imports = imported_names(walk.modules, import_stems(outside)) if outside else {}
     for module in walk.modules:
-        imported_by = imports.get(_dotted(module.path), {}) if module.outside_python_files else None
-        module_nodes, module_findings = module_tests(module, config, settings, imported_by)
+        module_nodes, module_findings, module_suppressions = module_inventory(module, config, settings, imports)
         nodes.extend(module_nodes)
         walk.findings.extend(module_findings)
-        suppressions.extend(_bind_suppressions(module, module_nodes))
+        suppressions.extend(module_suppressions)
     kept, used = apply(walk.findings, suppressions)
     return Inventory(
         cases=tuple(node.case for node in nodes),
@@ -274,54 +350,16 @@ def _collect(config: AuditConfig, paths: Sequence[str]) -> Inventory:
     )
 
 
-def _dotted(path: str) -> str:
-    dotted = path[:-3] if path.endswith(".py") else path
-    dotted = dotted.replace("/", ".")
-    return dotted[: -len(".__init__")] if dotted.endswith(".__init__") else dotted
+def module_inventory(
+    module: SourceModule, config: AuditConfig, settings: PytestSettings, imports: dict[str, dict[str, str]]
+) -> tuple[list[TestNode], list[Finding], list[Suppression]]:
+    """One module's tests, collect findings and suppressions (``imports``: from :func:`test_imports`)."""
+    imported_by = imports.get(dotted_name(module.path), {}) if module.outside_python_files else None
+    module_nodes, module_findings = module_tests(module, config, settings, imported_by)
+    return module_nodes, module_findings, _bind_suppressions(module, module_nodes)
 
 
-def _test_imports(modules: Sequence[SourceModule], stems: set[str]) -> dict[str, dict[str, str]]:
-    """``from pkg.mod import test_x`` in test modules: dotted module (every suffix) -> {name: importer}."""
-    result: dict[str, dict[str, str]] = {}
-    for module in modules:
-        if not module.is_test or module.outside_python_files:
-            continue
-        text = "\n".join(module.lines)
-        if not any(stem in text for stem in stems):
-            continue  # cheap text test first: walking every module's AST costs more than the whole scan
-        top_level = {id(statement) for statement in module.tree.body}
-        package = _dotted(module.path).split(".")[:-1]
-        for statement in ast.walk(module.tree):
-            if isinstance(statement, ast.ImportFrom) and (statement.module or statement.level):
-                name = statement.module or ""
-                if statement.level:  # relative import: resolve against the importing module's package
-                    base = package[: len(package) - statement.level + 1]
-                    name = ".".join([*base, *([name] if name else [])])
-                # Imported at module level: collected there. Imported inside a function: called as a helper.
-                where = module.path if id(statement) in top_level else ""
-                for alias in statement.names:
-                    if alias.asname is None:
-                        result.setdefault(name, {}).setdefault(alias.name, where)
-    # A module found at docs_src/a/b.py may be imported as docs_src.a.b or (from a sys.path entry) a.b.
-    expanded: dict[str, dict[str, str]] = {}
-    for name, names in result.items():
-        expanded.setdefault(name, {}).update(names)
-    return _SuffixMap(expanded)
-
-
-class _SuffixMap(dict):  # type: ignore[type-arg]
-    """Looks a dotted path up by its longest imported suffix (``docs_src.a.b`` matches ``a.b``)."""
-
-    def get(self, key, default=None):  # type: ignore[no-untyped-def, override]
-        parts = key.split(".")
-        for start in range(len(parts)):
-            found = super().get(".".join(parts[start:]))
-            if found is not None:
-                return found
-        return default
-
-
-def _load_parent_conftests(walk: _Walk, folder: Path, *, inclusive: bool = False) -> None:
+def _load_parent_conftests(walk: Walk, folder: Path, *, inclusive: bool = False) -> None:
     """conftest.py files between the root and ``folder`` provide fixtures to its tests."""
     root = walk.config.root
     try:

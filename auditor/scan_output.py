@@ -8,14 +8,15 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timezone
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from auditor.collect import Inventory
 from auditor.config import AuditConfig
 from auditor.model import CATEGORIES, SEVERITIES, Audit, Finding
 from auditor.rules import RuleInfo
+
+if TYPE_CHECKING:  # rich is imported where a table is printed: a JSON scan does not pay for it
+    from rich.console import Console
 
 _STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
 
@@ -43,6 +44,8 @@ def scan_audit(config: AuditConfig, inventory: Inventory, findings: Sequence[Fin
 
 def print_scan(console: Console, inventory: Inventory, findings: Sequence[Finding], *, seconds: float) -> None:
     """Per-category counts, then every finding with file:line, most severe first."""
+    from rich.table import Table
+
     by_case = {case.id: case.category for case in inventory.cases}
     table = Table(title="auditor scan", title_justify="left")
     for column in ("Category", "Defined", "Instances", "Collectable", *(s.capitalize() for s in SEVERITIES)):
@@ -128,6 +131,8 @@ def rules_json(rules: Sequence[RuleInfo]) -> str:
 
 def print_rules(console: Console, rules: Sequence[RuleInfo]) -> None:
     """The catalogue as a rich table."""
+    from rich.table import Table
+
     table = Table(title="auditor rules", title_justify="left")
     for column in ("Id", "Slug", "Severity", "Origin", "Why"):
         table.add_column(column)

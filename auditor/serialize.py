@@ -33,7 +33,11 @@ def to_dict(obj: Any) -> Any:
         # dataclasses.fields() rebuilds its tuple on every call; a big audit has ~10^5 objects.
         names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(obj))
     if names is not None:
-        return {name: to_dict(getattr(obj, name)) for name in names}
+        out = {}
+        for name in names:  # scalars inline: most fields are, and a call per field doubles the cost
+            value = getattr(obj, name)
+            out[name] = value if type(value) in _SCALARS else to_dict(value)
+        return out
     if isinstance(obj, (list, tuple)):
         return [to_dict(item) for item in obj]
     if isinstance(obj, dict):
@@ -100,6 +104,10 @@ def read_audit(path: Path) -> model.Audit:
     return audit_from_dict(data)
 
 
+#: One encoder for every element: ``json.dumps`` builds a new one per call, which costs more than encoding a test case.
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def dumps(audit: model.Audit) -> str:
     """The audit as JSON text: top-level keys one per line, each element of a top-level array on a line.
 
@@ -111,7 +119,7 @@ def dumps(audit: model.Audit) -> str:
     for key, value in data.items():
         name = json.dumps(key)
         if isinstance(value, list) and value:
-            items = ",\n".join("    " + json.dumps(item, ensure_ascii=False) for item in value)
+            items = ",\n".join("    " + _ENCODE(item) for item in value)
             lines.append(f"  {name}: [\n{items}\n  ]")
         else:
             lines.append(f"  {name}: {json.dumps(value, ensure_ascii=False)}")

@@ -109,7 +109,7 @@ def test_cache_answers_an_unchanged_tree_and_notices_an_edit(project: Path, tmp_
     first, second, third = (tmp_path / f"{n}.json" for n in ("first", "second", "third"))
     base = ["scan", "--root", str(project), "--format", "json", "--fail-on", "none", "--output"]
     assert main([*base, str(first)]) == 0
-    assert (project / ".auditor_cache" / "scan-v1.json").is_file()
+    assert (project / ".auditor_cache" / "scan-v2.jsonl").is_file()
     assert main([*base, str(second)]) == 0
     assert read_audit(second).findings == read_audit(first).findings
     assert read_audit(second).cases == read_audit(first).cases

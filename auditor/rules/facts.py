@@ -192,13 +192,14 @@ class TestFacts:
             tree._auditor_imported_from = result  # type: ignore[attr-defined]
         return result
 
+    def helper_imports(self) -> list[str]:
+        """Modules the test calls an imported name from: their helpers must be indexed before any rule runs."""
+        imported = self.imported_from
+        return [imported[name] for name in dict.fromkeys(call_name(call) for call in self.calls) if name in imported]
+
     @cached_property
     def checks(self) -> list[ast.AST]:
         """Asserts, raise statements, checking calls and checking ``with`` blocks."""
-        for name in {call_name(call) for call in self.calls}:
-            module = self.imported_from.get(name)
-            if module is not None:
-                self.index.load_import(module, self.test.module.path)
         found: list[ast.AST] = [*self.asserts]
         found += self.of(ast.Raise)
         found += [call for call in self.calls if is_check_call(call, self.index)]

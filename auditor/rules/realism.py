@@ -34,7 +34,7 @@ def _fixture_calls(facts: TestFacts, name: str, depth: int = 0) -> Iterator[ast.
     """Calls made by the fixture ``name`` (and the fixtures it requests), found in the scanned project."""
     if depth > 2:
         return
-    for fixture in facts.index.fixtures.get(name, ()):
+    for fixture in facts.index.fixtures_named(name):
         for node in walk(fixture):
             if isinstance(node, ast.Call):
                 yield node

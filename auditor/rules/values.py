@@ -137,7 +137,7 @@ def _write_then_read(facts: TestFacts) -> Iterator[Hit]:
 
 
 def _literal_fixture(facts: TestFacts, name: str) -> bool:
-    for fixture in facts.index.fixtures.get(name, ()):
+    for fixture in facts.index.fixtures_named(name):
         values = [n.value for n in walk(fixture) if isinstance(n, (ast.Return, ast.Yield)) and n.value is not None]
         if values and all(_literal(v) for v in values):
             return True
