@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from server import blas
 from server.fixture import MODEL_DIR
 
 
@@ -47,6 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cors-origin", action="append", default=[], help="allow this browser origin (repeatable)")
     parser.add_argument("--max-tokens-limit", type=_positive, default=4096)
     parser.add_argument("--max-queue", type=_positive, default=256)
+    parser.add_argument("--blas", default=os.environ.get("SERVER_BLAS", "auto"),
+                        help="CPU matrix library for MLX on Linux: auto (system OpenBLAS if installed), reference, or a "
+                             "library path (also SERVER_BLAS); see server/blas.py")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
@@ -83,7 +87,7 @@ def _server_class():
             # --port 0 it is the only place the chosen port is told.
             host, port = self.servers[0].sockets[0].getsockname()[:2]
             model = self.config.app.state.engine.model_id
-            print(f"server: listening on http://{host}:{port} model={model}", file=sys.stderr, flush=True)
+            print(f"server: listening on http://{host}:{port} model={model} blas={blas.active().name}", file=sys.stderr, flush=True)
 
     return GracefulServer
 
@@ -94,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     from server.app import Settings, create_app
 
     args = parse_args(argv)
+    try:
+        choice = blas.choose(args.blas)
+    except blas.BlasError as error:
+        print(f"python -m server: error: --blas: {error}", file=sys.stderr)
+        return 2
+    blas.reexec_with(choice, sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings(
         model=args.model, host=args.host, port=args.port, cache_dir=args.cache_dir, cache_max_bytes=args.cache_max_bytes,

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server import blas
 from server.engine import Engine, EngineError, EngineOverloaded, PromptTooLong
 from server.validate import ApiError
 
@@ -146,6 +147,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             "uptime_s": float(time.time() - settings.started),
             "active_requests": engine.active,
             "queued_requests": engine.queued,
+            "blas": blas.active().name,
         }
 
     @app.get("/v1/models")

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+# Starlette streams through anyio, which imports its asyncio backend on first use: ~20 ms that the
+# first streamed answer after every start (a restarted agent's first turn included) would pay.
+import anyio._backends._asyncio  # noqa: F401
+
 from server.engine import Engine, Finished, GenerationRequest, TextDelta
 from server.app import engine_error
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import httpx
 import pytest
 
+from server import blas
 from server.fixture import MODEL_DIR
 from suites.serverproc import ServerProcess
 from suites.wire import (
@@ -23,7 +26,7 @@ from suites.wire import (
 pytestmark = pytest.mark.smoke
 
 HEALTH_KEYS = {
-    "status", "model", "model_path", "loaded", "uptime_s", "active_requests", "queued_requests",
+    "status", "model", "model_path", "loaded", "uptime_s", "active_requests", "queued_requests", "blas",
 }
 
 
@@ -152,7 +155,20 @@ def test_health_rejects_post_with_405(http: httpx.Client) -> None:
 def test_server_announces_its_address_and_model_once(
     live_server: ServerProcess, http: httpx.Client
 ) -> None:
-    model = http.get("/health").json()["model"]
-    announced = f"server: listening on {live_server.base_url} model={model}"
+    health = http.get("/health").json()
+    announced = f"server: listening on {live_server.base_url} model={health['model']} blas={health['blas']}"
     lines = live_server.log_text().splitlines()
     assert [line for line in lines if line.startswith("server: listening on ")] == [announced]
+
+
+def test_server_runs_mlx_on_the_blas_it_reports(live_server: ServerProcess, http: httpx.Client) -> None:
+    # The machine's best BLAS (OpenBLAS when installed) must really be mapped into the server process,
+    # and the bundled reference one must be what it reports only when nothing better exists.
+    expected = blas.choose(os.environ.get("SERVER_BLAS", "auto"))
+    assert http.get("/health").json()["blas"] == expected.name
+    mapped = {os.path.realpath(library) for library in blas.loaded_libraries(live_server.pid)}
+    candidates = {os.path.realpath(path) for path in blas.CANDIDATES}
+    if expected.path is None:
+        assert mapped.isdisjoint(candidates)
+    else:
+        assert os.path.realpath(expected.path) in mapped
