@@ -17,57 +17,13 @@ from auditor.config import read_config
 from auditor.scan_incremental import CacheStats, scan_cached
 
 #: A project whose tests depend on other files: helpers imported by name, a helper found in another test
-#: module, a helper chain across files, a conftest fixture, a module outside python_files.
+#: module, a helper chain across files, a conftest fixture, a module outside python_files. Its files live
+#: under tests/fixtures/ (never collected: one of its tests is deliberately weak, for AUD101).
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "scan_cache_project"
 FILES = {
-    "pyproject.toml": """
-        [tool.pytest.ini_options]
-        testpaths = ["tests"]
-    """,
-    "tests/__init__.py": "",
-    "tests/helpers.py": """
-        def compare(value):
-            assert value == 1
-    """,
-    "tests/conftest.py": """
-        import pytest
-
-        @pytest.fixture
-        def payload():
-            return {"a": 1}
-    """,
-    "tests/test_imported_helper.py": """
-        from tests.helpers import compare
-
-        def test_uses_imported_helper():
-            compare(1)
-    """,
-    "tests/test_shared.py": """
-        def shared_expectation(value):
-            follow_on(value)
-
-        def test_own():
-            assert shared_expectation(1) is None
-    """,
-    "tests/test_chain.py": """
-        def follow_on(value):
-            assert value
-
-        def test_calls_other_module_helper():
-            shared_expectation(2)
-    """,
-    "tests/test_fixture.py": """
-        def test_fixture_value(payload):
-            assert payload == {"a": 1}
-    """,
-    "tests/test_plain.py": """
-        def test_status(client):
-            r = client.get("/items")
-            assert r.status_code in (200, 501)
-    """,
-    "tests/check_extra.py": """
-        def test_outside_python_files():
-            assert 1 + 1 == 2
-    """,
+    path.relative_to(FIXTURE).as_posix(): path.read_text(encoding="utf-8")
+    for path in sorted(FIXTURE.rglob("*"))
+    if path.is_file() and "__pycache__" not in path.parts
 }
 
 
