@@ -19,6 +19,10 @@ STATIC = [rule for rule in all_rules() if rule.origin == "static"]
 WITH_EXAMPLES = [rule for rule in all_rules() if rule.bad and rule.origin in ("static", "scan")]
 
 
+#: Test files whose weak assertions are what the suppression tests silence; kept under fixtures/, never collected.
+SUPPRESSION = Path(__file__).resolve().parent / "fixtures" / "suppression"
+
+
 def scan_source(tmp_path: Path, source: str, *, name: str = "test_example.py", pyproject: str = "") -> list:
     """Findings of a scan of one test file written to ``tmp_path``."""
     if pyproject:
@@ -69,7 +73,7 @@ def test_finding_takes_slug_and_configured_severity(tmp_path: Path) -> None:
 
 
 def test_select_and_ignore_switch_rules(tmp_path: Path) -> None:
-    source = "def test_x(client):\n    r = client.get('/x')\n    assert r.status_code in (200, 500)\n    assert r\n"
+    source = SUPPRESSION.joinpath("select_ignore.py").read_text(encoding="utf-8")
     assert rule_ids(scan_source(tmp_path, source)) == {"AUD101", "AUD105"}
     assert rule_ids(scan_source(tmp_path, source, pyproject="[tool.auditor]\nignore = ['truthy-response']\n")) == {
         "AUD101"
@@ -78,31 +82,12 @@ def test_select_and_ignore_switch_rules(tmp_path: Path) -> None:
 
 
 def test_suppression_on_the_line_and_on_the_def(tmp_path: Path) -> None:
-    source = """
-        def test_a(client):
-            r = client.get('/x')
-            assert r.status_code in (200, 500)  # auditor: ignore[AUD101] the proxy answers 500 by contract
-
-        def test_b(client):  # auditor: ignore[truthy-response, AUD101] legacy, see issue 12
-            r = client.get('/x')
-            assert r.status_code in (200, 500)
-            assert r
-    """
+    source = SUPPRESSION.joinpath("suppressed.py").read_text(encoding="utf-8")
     assert scan_source(tmp_path, source) == []
 
 
 def test_bad_and_unused_suppressions_are_reported(tmp_path: Path) -> None:
-    source = """
-        def test_a(client):
-            r = client.get('/x')
-            assert r.status_code in (200, 500)  # auditor: ignore[AUD101]
-
-        def test_b():  # auditor: ignore[AUD101] nothing to silence here
-            assert f() == 1
-
-        def test_c():  # auditor: ignore[AUD999] no such rule
-            assert f() == 1
-    """
+    source = SUPPRESSION.joinpath("bad_suppressions.py").read_text(encoding="utf-8")
     found = sorted((f.rule, f.line) for f in scan_source(tmp_path, source))
     assert found == [("AUD101", 4), ("AUD905", 6), ("AUD906", 4), ("AUD906", 9)]
 
