@@ -7,6 +7,8 @@ pipeline over tests/fixtures/review.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from auditor.config import AuditConfig, DeliverableConfig, SprintConfig
 from auditor.model import (
     Audit,
@@ -21,6 +23,8 @@ from auditor.model import (
 )
 
 SMOKE_FILE = "tests/smoke/test_basic_inference.py"
+#: The review's weak smoke test, as its fixture project has it (the one place that weak line is written).
+REVIEW_SMOKE_SOURCE = Path(__file__).resolve().parent / "fixtures" / "review" / SMOKE_FILE
 ACCEPTS_501 = f"{SMOKE_FILE}::test_messages_endpoint"
 
 SMOKE_NAMES = (
@@ -47,6 +51,12 @@ def _cases(category: str, path: str, count: int, prefix: str) -> list[TestCase]:
         )
         for i in range(1, count + 1)
     ]
+
+
+def _accepting_assertion() -> str:
+    """The fixture's assertion that lets 501 pass, quoted as the finding's evidence."""
+    lines = REVIEW_SMOKE_SOURCE.read_text(encoding="utf-8").splitlines()
+    return next(line.strip() for line in lines if "501" in line and line.strip().startswith("assert "))
 
 
 def _http(status: int) -> HttpExchange:
@@ -99,7 +109,7 @@ def review_audit(*, with_scores: bool = False) -> Audit:
             path=SMOKE_FILE,
             line=42,
             test_id=ACCEPTS_501,
-            evidence=("assert response.status_code in [200, 400, 501]",),
+            evidence=(_accepting_assertion(),),
         ),
         Finding(
             rule="AUD201",
