@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = Tokenizer.from_file(str(model / "tokenizer.json"))
     config = json.loads((model / "config.json").read_text(encoding="utf-8"))
     print(f"# model {model}", file=sys.stderr)
-    ours_blas = blas.choose(os.environ.get("SERVER_BLAS", "auto"))
+    ours_blas = blas.choose(blas.default_request())
     # "stock" is mlx_lm.server as a user runs it; "stock+blas" is the same server given the BLAS ours runs on,
     # so the second ratio measures the servers alone.
     stock_runs: dict[str, str | None] = {"stock": None}

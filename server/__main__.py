@@ -48,7 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cors-origin", action="append", default=[], help="allow this browser origin (repeatable)")
     parser.add_argument("--max-tokens-limit", type=_positive, default=4096)
     parser.add_argument("--max-queue", type=_positive, default=256)
-    parser.add_argument("--blas", default=os.environ.get("SERVER_BLAS", "auto"),
+    parser.add_argument("--blas", default=blas.default_request(),
                         help="CPU matrix library for MLX on Linux: auto (system OpenBLAS if installed), reference, or a "
                              "library path (also SERVER_BLAS); see server/blas.py")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])

@@ -29,6 +29,8 @@ CANDIDATES: tuple[str, ...] = (
 )
 # What libmlx.so needs from the library it is given: products and the LAPACK routines of mx.linalg.
 REQUIRED_SYMBOLS: tuple[str, ...] = ("cblas_sgemm", "cblas_dgemm", "cblas_cgemm", "sgetrf_", "sgesdd_", "ssyevd_")
+# Where `--blas` takes its default from.
+REQUEST_ENV = "SERVER_BLAS"
 # Set in the re-executed process so it never tries again, and read by /health to report the choice.
 ACTIVE_ENV = "SERVER_BLAS_ACTIVE"
 
@@ -59,6 +61,11 @@ def _usable(path: str) -> bool:
         return Path(path).is_file() and not _missing_symbols(path)
     except BlasError:
         return False
+
+
+def default_request() -> str:
+    """What ``--blas`` means when not given: ``SERVER_BLAS``, else ``auto``."""
+    return os.environ.get(REQUEST_ENV, "auto")
 
 
 def choose(request: str) -> BlasChoice:

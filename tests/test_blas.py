@@ -74,3 +74,10 @@ def test_loaded_libraries_lists_what_this_process_maps() -> None:
     mapped = blas.loaded_libraries(os.getpid())
     assert any(Path(library).name.startswith("libc.so") for library in mapped)
     assert blas.loaded_libraries(2**22 + 12345) == set()  # no such pid: nothing, not an error
+
+
+def test_default_request_comes_from_server_blas_else_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(blas.REQUEST_ENV, raising=False)
+    assert blas.default_request() == "auto"
+    monkeypatch.setenv(blas.REQUEST_ENV, "reference")
+    assert blas.default_request() == "reference"

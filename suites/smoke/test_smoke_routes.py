@@ -164,7 +164,7 @@ def test_server_announces_its_address_and_model_once(
 def test_server_runs_mlx_on_the_blas_it_reports(live_server: ServerProcess, http: httpx.Client) -> None:
     # The machine's best BLAS (OpenBLAS when installed) must really be mapped into the server process,
     # and the bundled reference one must be what it reports only when nothing better exists.
-    expected = blas.choose(os.environ.get("SERVER_BLAS", "auto"))
+    expected = blas.choose(blas.default_request())
     assert http.get("/health").json()["blas"] == expected.name
     mapped = {os.path.realpath(library) for library in blas.loaded_libraries(live_server.pid)}
     candidates = {os.path.realpath(path) for path in blas.CANDIDATES}
