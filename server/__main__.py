@@ -95,7 +95,8 @@ def _server_class():
 def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
-    from server.app import Settings, create_app
+    from server.app import create_app
+    from server.settings import Settings
 
     args = parse_args(argv)
     try:

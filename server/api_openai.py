@@ -11,8 +11,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from server.api_common import first_event, output_tokens, timing_header
 from server.engine import Finished, GenerationRequest, TextDelta
-from server.streaming import first_event, output_tokens, timing_header
 from server.validate import ApiError, boolean, integer, merge_turns, number, parse_json_object, string_list, text_of
 
 router = APIRouter()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import os
@@ -15,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import mlx.core as mx
-from mlx_lm.models.cache import KVCache, can_trim_prompt_cache, trim_prompt_cache
 
 from server.cache_format import (
     CACHE_SUFFIX,
@@ -28,6 +26,7 @@ from server.cache_format import (
     snapshot,
     write_cache_file,
 )
+from server.kv_prefix import common_prefix_length, layers_nbytes, prefix_view
 
 log = logging.getLogger("server.cache")
 
@@ -40,7 +39,6 @@ __all__ = [
     "CacheHit",
     "PromptCacheStore",
     "agent_file_name",
-    "common_prefix_length",
 ]
 
 
@@ -57,43 +55,6 @@ class _Entry:
     tokens: tuple[int, ...]
     layers: list[Any]
     nbytes: int
-
-
-def common_prefix_length(a: tuple[int, ...], b: tuple[int, ...]) -> int:
-    """Length of the longest common prefix of two token sequences."""
-    n = min(len(a), len(b))
-    i = 0
-    # Compare in chunks first: long shared histories are the common case and tuple slices compare in C.
-    step = 256
-    while i + step <= n and a[i : i + step] == b[i : i + step]:
-        i += step
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
-
-
-def layers_nbytes(layers: list[Any]) -> int:
-    """Bytes held by the arrays of a prompt cache."""
-    return sum(int(layer.nbytes) for layer in layers)
-
-
-def prefix_view(layers: list[Any], length: int) -> list[Any] | None:
-    """A cache holding the first ``length`` tokens of ``layers`` without mutating ``layers``."""
-    if all(type(layer) is KVCache for layer in layers):
-        view = []
-        for layer in layers:
-            part = KVCache()
-            # Slicing makes new array objects, so later in-place updates can never reach the stored entry.
-            part.keys = layer.keys[..., :length, :]
-            part.values = layer.values[..., :length, :]
-            part.offset = length
-            view.append(part)
-        return view
-    if not can_trim_prompt_cache(layers):
-        return None
-    copied = copy.deepcopy(layers)
-    trim_prompt_cache(copied, copied[0].size() - length)
-    return copied
 
 
 class PromptCacheStore:

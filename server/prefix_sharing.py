@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.cache import common_prefix_length
+from server.kv_prefix import common_prefix_length
 
 # Below this many shared tokens, holding requests back to share a prefill costs more than it saves.
 MIN_SHARED_PREFIX = 64

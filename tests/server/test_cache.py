@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from server.cache import CACHE_SUFFIX, agent_file_name, common_prefix_length
+from server.cache import CACHE_SUFFIX, agent_file_name
 from server.engine import Engine, Finished, GenerationRequest, TextDelta
 from server.fixture import MODEL_DIR
 from server.fixture.facts import CONVERSATIONS, FACTS, SYSTEM_PROMPT, Conversation
+from server.kv_prefix import common_prefix_length
 
 MiB = 1 << 20
 TALK = CONVERSATIONS[0]

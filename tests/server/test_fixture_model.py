@@ -10,8 +10,8 @@ from mlx_lm import load
 from mlx_lm.models import llama
 
 from server.fixture import MODEL_DIR
+from server.fixture.cases import fixed_cases
 from server.fixture.facts import CONVERSATIONS, FACTS, SYSTEM_FACTS, SYSTEM_PROMPT, UNKNOWN_ANSWER
-from server.fixture.train import fixed_cases
 from server.fixture.verify import case_messages, check, greedy_answer
 
 EOS = "<|im_end|>"

@@ -1,19 +1,18 @@
-"""Start a generation so that errors surface as HTTP errors before any streamed byte is sent."""
+"""What both APIs do with a generation: start it (admission errors as ApiErrors), count its output, time it."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-# Starlette streams through anyio, which imports its asyncio backend on first use: ~20 ms that the
-# first streamed answer after every start (a restarted agent's first turn included) would pay.
-import anyio._backends._asyncio  # noqa: F401
-
 from server.engine import Engine, Finished, GenerationRequest, TextDelta
-from server.app import engine_error
+from server.errors import engine_error
 
 
 async def first_event(engine: Engine, request: GenerationRequest) -> tuple[AsyncIterator, TextDelta | Finished]:
-    """The engine's event iterator and its first event; admission errors become ApiErrors."""
+    """The engine's event iterator and its first event; admission errors become ApiErrors.
+
+    Awaiting the first event before answering makes errors surface as HTTP errors before any streamed byte.
+    """
     events = engine.generate(request)
     try:
         first = await events.__anext__()
