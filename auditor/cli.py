@@ -100,11 +100,10 @@ def report_command(
     import os
     from pathlib import Path
 
-    from auditor.render_terminal import make_console
-
-    from auditor.history import read_history
-    from auditor.render import produce_reports
+    from auditor.report.registry import produce_reports
+    from auditor.report.terminal import make_console
     from auditor.serialize import read_audit
+    from auditor.status.history import read_history
 
     config, path = _audit_path(root, audit_file)
     audit = read_audit(path)
@@ -130,8 +129,8 @@ def gate_command(
     root: str = typer.Option(".", "--root", help="Project root (where pyproject.toml is)."),
 ) -> int:
     """Fail (exit 1) when the audit breaks the gate (pyproject tool.auditor.gate); one line per violation."""
-    from auditor import gate, history
     from auditor.serialize import read_audit
+    from auditor.status import gate, history
 
     config, path = _audit_path(root, audit_file)
     audit = read_audit(path)
@@ -160,11 +159,9 @@ def trend_command(
     """Show created / run / passed / completion over past audits."""
     from pathlib import Path
 
-    from auditor.render_terminal import make_console
-
     from auditor.config import read_config
-    from auditor.history import read_history
-    from auditor.render_terminal import print_trend
+    from auditor.report.terminal import make_console, print_trend
+    from auditor.status.history import read_history
 
     config = read_config(root)
     entries = read_history(Path(history_file) if history_file else config.root / config.report_dir)
@@ -182,12 +179,12 @@ def merge_command(
     from pathlib import Path
 
     from auditor.config import read_config
-    from auditor.history import merge
-    from auditor.render import write_report
+    from auditor.files import write_atomic
     from auditor.serialize import dumps, read_audit
+    from auditor.status.history import merge
 
     merged = merge([read_audit(Path(a)) for a in audits], read_config(root))
-    written = write_report(Path(output), dumps(merged))
+    written = write_atomic(Path(output), dumps(merged))
     typer.echo(f"auditor merge: {len(audits)} audit(s) -> {written}")
     return OK
 
@@ -201,11 +198,11 @@ def audit_command(
     """The whole audit: collect, run, observe, analyse, probe, score, write every report, gate; ends with the HTML path."""
     import os
 
-    from auditor.render_terminal import make_console
-
-    from auditor import gate, history, pipeline
+    from auditor import pipeline
     from auditor.config import read_config
-    from auditor.render import produce_reports
+    from auditor.report.registry import produce_reports
+    from auditor.report.terminal import make_console
+    from auditor.status import gate, history
 
     config = read_config(root)
     report_dir = config.root / config.report_dir
@@ -242,11 +239,11 @@ def scan_command(
     import time
     from pathlib import Path
 
-    from auditor.analyse import scan
-    from auditor.collect import paused_gc
+    from auditor.collect.inventory import paused_gc
+    from auditor.collect.scan import scan, scan_audit
     from auditor.config import read_config
     from auditor.exceptions import ConfigError
-    from auditor.scan_output import print_scan, scan_audit
+    from auditor.report.scan import print_scan
     from auditor.serialize import dumps
 
     if output_format not in ("table", "json"):
@@ -266,7 +263,9 @@ def scan_command(
         else:
             typer.echo(text, nl=False)
     else:
-        from auditor.render_terminal import make_console  # rich costs ~40 ms to import: only for the table
+        from auditor.report.terminal import (
+            make_console,  # rich costs ~40 ms to import: only for the table
+        )
 
         print_scan(make_console(), inventory, findings, seconds=seconds)
     return FAILED if any(f.severity in _FAIL_LEVELS[fail_on] for f in findings) else OK
@@ -277,11 +276,10 @@ def rules_command(
     output_format: str = typer.Option("table", "--format", help="table, json or markdown."),
 ) -> int:
     """List every rule (static, runtime, probe, scan) with its id, severity and rationale."""
-    from auditor.render_terminal import make_console
-
+    from auditor.collect.rules.catalogue import all_rules
     from auditor.exceptions import ConfigError
-    from auditor.rules import all_rules
-    from auditor.scan_output import print_rules, rules_json, rules_markdown
+    from auditor.report.scan import print_rules, rules_json, rules_markdown
+    from auditor.report.terminal import make_console
 
     rules = all_rules()
     if output_format == "markdown":
@@ -303,11 +301,9 @@ def run_command(
     output: str = typer.Option(None, "--output", "-o", help="Write the audit JSON here (default: <report_dir>/audit.json)."),
 ) -> int:
     """Run every suite under the auditor's plugin and print the honest matrix (exit 0 once the run completed)."""
-    from auditor.render_terminal import make_console
-
     from auditor import pipeline
     from auditor.config import read_config
-    from auditor.render_terminal import print_audit
+    from auditor.report.terminal import make_console, print_audit
 
     config = read_config(root)
     result = pipeline.audit(config, only=tuple(suites or ()), progress=not no_progress, output=output)
@@ -327,11 +323,9 @@ def probe_command(
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress lines."),
 ) -> int:
     """Re-run the tests of the last run under sabotaged HTTP answers; record which tests noticed (killed) or not."""
-    from auditor.render_terminal import make_console
-
     from auditor import pipeline
     from auditor.config import read_config
-    from auditor.render_terminal import print_audit, print_probes
+    from auditor.report.terminal import make_console, print_audit, print_probes
 
     config = read_config(root)
     result = pipeline.probe_audit(config, audit_file=audit_file, modes=tuple(modes or ()), all_tests=all_tests,
@@ -350,11 +344,9 @@ def status_command(
     output: str = typer.Option(None, "--output", "-o", help="Write the audit JSON here (default: <report_dir>/audit.json)."),
 ) -> int:
     """Honest status from results files of a run made elsewhere (CI): nothing is run."""
-    from auditor.render_terminal import make_console
-
     from auditor import pipeline
     from auditor.config import read_config
-    from auditor.render_terminal import print_audit
+    from auditor.report.terminal import make_console, print_audit
 
     config = read_config(root)
     result = pipeline.audit(config, results=tuple(results), output=output)

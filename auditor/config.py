@@ -7,10 +7,11 @@ Every setting has a default that works with no configuration at all. Unknown key
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from auditor.exceptions import ConfigError
 from auditor.model import CATEGORIES, SEVERITIES

@@ -25,21 +25,22 @@ def audit(config: AuditConfig, *, paths: Sequence[str] = (), run: bool = True, r
     audit ran are probed. Writes ``<report_dir>/audit.json`` (or ``output``) and appends to the history
     unless ``write`` is off.
     """
-    from auditor import analyse, collect, history, observe, score
-    from auditor import run as runner
+    from auditor.collect import analyse, inventory
+    from auditor.run import observe, runner
     from auditor.serialize import dumps
+    from auditor.status import history, score
 
-    inventory = collect.collect(config, paths)
+    inventory = inventory.collect(config, paths)
     findings = inventory.findings + analyse.analyse_static(config, inventory)
     started = _dt.datetime.now(_dt.timezone.utc)
     if results:
-        from auditor.results import load_results
+        from auditor.run.imported import load_results
 
         suites = load_results(results, inventory.cases)
     else:
         suites = runner.run_suites(config, inventory, progress=progress, only=only) if run else ()
     suites = observe.reconcile(inventory.cases, suites)
-    from auditor.rules.runtime import runtime_findings
+    from auditor.collect.rules.runtime import runtime_findings
 
     findings += runtime_findings(inventory.cases, suites, config)
     result = Audit(
@@ -55,7 +56,7 @@ def audit(config: AuditConfig, *, paths: Sequence[str] = (), run: bool = True, r
                      "source": "results" if results else ("run" if run else "none")},
     )
     if probe and run and not results and (config.probe_modes or config.probes):
-        from auditor import probe as prober
+        from auditor.probe import sessions as prober
 
         result = prober.probe(config, result, report=_stderr_line if progress else None)
     result = score.score_audit(result, config)
@@ -77,9 +78,9 @@ def probe_audit(config: AuditConfig, *, audit_file: str | Path | None = None, mo
                 all_tests: bool = False, only: Sequence[str] = (), workers: int | None = None,
                 progress: bool = True) -> Audit:
     """Probe the suites of the last audit (``<report_dir>/audit.json`` or ``audit_file``), rescore, write it back."""
-    from auditor import probe as prober
-    from auditor import score
+    from auditor.probe import sessions as prober
     from auditor.serialize import dumps, read_audit
+    from auditor.status import score
 
     path = Path(audit_file) if audit_file else Path(config.root) / config.report_dir / AUDIT_FILE
     last = read_audit(path)

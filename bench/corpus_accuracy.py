@@ -19,7 +19,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE))
 
-from auditor.accuracy import measure  # noqa: E402 - after the path tweak so the script runs uninstalled
+from auditor.collect.accuracy import measure  # noqa: E402 - after the path tweak so the script runs uninstalled
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from auditor.run import bytecode_env  # noqa: E402
+from auditor.run.runner import bytecode_env  # noqa: E402
 
 
 def _once(paths: list[str], variant: str, scratch: Path) -> tuple[float, int]:

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from auditor.config import read_config
-    from auditor.probe import kill_counts
+    from auditor.probe.sessions import kill_counts
     from auditor.serialize import read_audit
 
     with tempfile.TemporaryDirectory(prefix="auditor-probe-cost-") as scratch_dir:

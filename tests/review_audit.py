@@ -151,7 +151,7 @@ def review_audit(*, with_scores: bool = False) -> Audit:
         environment={"python": "3.11"},
     )
     if with_scores:
-        from auditor.score import score_audit
+        from auditor.status.score import score_audit
 
         audit = score_audit(audit, review_config())
     return audit

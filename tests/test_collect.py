@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from auditor import collect as collect_module
-from auditor.collect import collect
+from auditor.collect import inventory as collect_module
+from auditor.collect.inventory import collect
 from auditor.config import read_config
 from auditor.exceptions import ConfigError
-from auditor.pytest_settings import read_pytest_settings
+from auditor.collect.pytest_settings import read_pytest_settings
 
 
 def write(root: Path, files: dict[str, str]) -> Path:

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from review_audit import ACCEPTS_501, review_audit
 
-from auditor import gate
+from auditor.status import gate
 from auditor.cli import main
 from auditor.config import GateConfig
 from auditor.exceptions import ConfigError
-from auditor.history import read_baseline, write_baseline
+from auditor.status.history import read_baseline, write_baseline
 from auditor.model import Completion, Outcome, Score
 from auditor.serialize import dumps
 

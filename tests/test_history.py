@@ -11,7 +11,7 @@ from review_audit import review_audit, review_config
 
 from auditor.cli import main
 from auditor.exceptions import DataError
-from auditor.history import append, merge, read_history, summary
+from auditor.status.history import append, merge, read_history, summary
 from auditor.model import Outcome, SuiteResult
 from auditor.serialize import dumps
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from test_render_html import HISTORY, HOSTILE, hostile_audit
 
-from auditor.render import RenderContext, write_report
-from auditor.render_html import HtmlReporter
+from auditor.files import write_atomic
+from auditor.report.base import RenderContext
+from auditor.report.html import HtmlReporter
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
@@ -28,7 +29,7 @@ def browser():
 
 @pytest.mark.parametrize(("name", "width"), [("desktop", 1280), ("phone", 390)])
 def test_report_in_chromium(browser, tmp_path: Path, name: str, width: int) -> None:
-    page_file = write_report(tmp_path / "report.html", HtmlReporter().render(hostile_audit(), RenderContext(history=HISTORY)))
+    page_file = write_atomic(tmp_path / "report.html", HtmlReporter().render(hostile_audit(), RenderContext(history=HISTORY)))
     page = browser.new_page(viewport={"width": width, "height": 900})
     console: list[str] = []
     requests: list[str] = []

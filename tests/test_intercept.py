@@ -1,4 +1,4 @@
-"""auditor.intercept against a real local HTTP server: what is recorded, streaming, threads, the sabotage hook."""
+"""auditor.run.intercept against a real local HTTP server: what is recorded, streaming, threads, the sabotage hook."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 import requests
 from conftest import BIG_BODY
 
-from auditor import intercept
-from auditor.sabotage import BuiltinMode, Reply, Request
+from auditor.run import intercept
+from auditor.run.sabotage import BuiltinMode, Reply, Request
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""auditor.observe: outcomes from reports and streams, reconciliation with the inventory, honest tallies."""
+"""auditor.run.observe: outcomes from reports and streams, reconciliation with the inventory, honest tallies."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from auditor.model import (
     SuiteResult,
     TestCase,
 )
-from auditor.observe import (
+from auditor.run.observe import (
     NOT_RUN_SUITE,
     merge_outcomes,
     outcomes_from_report,

@@ -6,6 +6,7 @@ session fixture, like suites/, and hold one weak test of each kind the probes mu
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -15,7 +16,8 @@ import pytest
 
 from auditor.config import read_config
 from auditor.model import Audit
-from auditor.probe import kill_counts, plan
+from auditor.probe.plan import plan
+from auditor.probe.sessions import kill_counts
 from auditor.serialize import read_audit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -195,11 +197,26 @@ def test_kill_rates_by_mode_and_category_reach_the_json_and_the_matrix(probed) -
     assert set(after.probe_modes) == {*ALL_BUT_SLOW, "slow", "no-cache"}
 
 
+def _with_durations(audit: Audit, seconds: float) -> Audit:
+    """The audit as if every test had taken ``seconds``: sharding reads the last run's durations, which machine load sways."""
+    suites = tuple(
+        dataclasses.replace(suite, outcomes=tuple(dataclasses.replace(o, duration=seconds) for o in suite.outcomes))
+        for suite in audit.suites
+    )
+    return dataclasses.replace(audit, suites=suites)
+
+
 def test_timing_suites_run_alone_except_in_modes_load_cannot_sway(probed) -> None:
-    root, _, after = probed
+    root, _, measured = probed
+    after = _with_durations(measured, 0.05)
     sessions = plan(read_config(root), after, shards=2)
     bench = {s.label: (s.alone, tuple(s.modes)) for s in sessions if s.suite.category == "benchmarks"}
     assert bench == {"benchmarks (load-robust modes)": (False, ("not-implemented", "server-error", "empty", "slow")),
                      "benchmarks (alone)": (True, ("echo", "garbage"))}
     smoke = [s for s in sessions if s.suite.category == "smoke" and not s.env]
     assert [(s.alone, len(s.tests)) for s in smoke] == [(False, 4)]  # too small to be worth two servers
+    slow_smoke = [s for s in plan(read_config(root), _with_durations(measured, 30.0), shards=2)
+                  if s.suite.category == "smoke" and not s.env]
+    # Worth a second server: two shards between them holding every smoke test once.
+    assert [s.alone for s in slow_smoke] == [False, False]
+    assert sorted(node for s in slow_smoke for node in s.tests) == sorted(smoke[0].tests)

@@ -9,7 +9,7 @@ from pathlib import Path
 from review_audit import review_audit
 
 from auditor.model import Finding
-from auditor.render_github import annotation, emit
+from auditor.report.github import annotation, emit
 
 REVIEW = review_audit(with_scores=True)
 

@@ -8,8 +8,8 @@ import re
 from review_audit import ACCEPTS_501, review_audit
 
 from auditor.model import Outcome
-from auditor.render import RenderContext
-from auditor.render_html import CONTENT_SECURITY_POLICY, HtmlReporter
+from auditor.report.base import RenderContext
+from auditor.report.html import CONTENT_SECURITY_POLICY, HtmlReporter
 
 HOSTILE = 'tests/smoke/test_basic_inference.py::test_health[<script>alert("x")</script>]'
 

@@ -10,8 +10,9 @@ from goldtest import compare
 from review_audit import review_audit
 
 from auditor import model
-from auditor.render import RenderContext, render_to
-from auditor.render_json import JsonReporter
+from auditor.report.base import RenderContext
+from auditor.report.registry import render_to
+from auditor.report.jsonreport import JsonReporter
 from auditor.serialize import audit_from_dict
 
 REVIEW = review_audit(with_scores=True)
@@ -55,10 +56,10 @@ def test_schema_doc_documents_every_key() -> None:
 def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path: Path) -> None:
     import pytest
 
-    from auditor.render import write_report
+    from auditor.files import write_atomic
 
-    target = write_report(tmp_path / "report.md", "old\n")
+    target = write_atomic(tmp_path / "report.md", "old\n")
     with pytest.raises(UnicodeEncodeError):
-        write_report(target, "new \udcff text")  # a lone surrogate cannot be encoded as UTF-8
+        write_atomic(target, "new \udcff text")  # a lone surrogate cannot be encoded as UTF-8
     assert target.read_text(encoding="utf-8") == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report.md"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from goldtest import compare
 from review_audit import ACCEPTS_501, review_audit
 
-from auditor.render import RenderContext
-from auditor.render_markdown import MarkdownReporter
+from auditor.report.base import RenderContext
+from auditor.report.markdown import MarkdownReporter
 
 REVIEW = review_audit(with_scores=True)
 

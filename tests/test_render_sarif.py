@@ -7,8 +7,8 @@ import json
 
 from review_audit import review_audit
 
-from auditor.render import RenderContext
-from auditor.render_sarif import SarifReporter, fingerprint
+from auditor.report.base import RenderContext
+from auditor.report.sarif import SarifReporter, fingerprint
 
 REVIEW = review_audit(with_scores=True)
 

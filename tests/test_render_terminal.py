@@ -7,7 +7,7 @@ import io
 from review_audit import ACCEPTS_501, review_audit
 from rich.console import Console
 
-from auditor.render_terminal import print_audit, print_trend, sparkline
+from auditor.report.terminal import print_audit, print_trend, sparkline
 
 
 def render(width: int = 140) -> str:

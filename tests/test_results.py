@@ -1,4 +1,4 @@
-"""auditor.results: importing real pytest-json-report and JUnit XML files."""
+"""auditor.run.imported: importing real pytest-json-report and JUnit XML files."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect import collect
+from auditor.collect.inventory import collect
 from auditor.config import read_config
 from auditor.exceptions import DataError
-from auditor.results import load_results
+from auditor.run.imported import load_results
 
 SOURCE = '''
 import pytest

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from auditor.analyse import scan
+from auditor.collect.scan import scan
 from auditor.config import read_config
 from auditor.model import SEVERITIES
-from auditor.rules import RuleInfo, all_rules, finding, get_rule, register
-from auditor.rules.astwalk import parent_map, walk, walk_grouped
+from auditor.collect.rules.catalogue import all_rules, get_rule
+from auditor.collect.rules.registry import RuleInfo, finding, register
+from auditor.collect.rules.astwalk import parent_map, walk, walk_grouped
 
 STATIC = [rule for rule in all_rules() if rule.origin == "static"]
 WITH_EXAMPLES = [rule for rule in all_rules() if rule.bad and rule.origin in ("static", "scan")]
@@ -152,14 +153,14 @@ def test_helper_in_another_project_module_counts_as_a_check(tmp_path: Path) -> N
 
 
 def test_a_failing_rule_is_a_finding_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from auditor.rules import base
+    from auditor.collect.rules import base
 
     def explode(facts):  # type: ignore[no-untyped-def]
         raise RecursionError("maximum recursion depth exceeded")
 
     broken = dataclasses.replace(base.STATIC_RULES[0], check=explode)
     monkeypatch.setattr(base, "STATIC_RULES", [broken, *base.STATIC_RULES[1:]])
-    monkeypatch.setattr("auditor.analyse.STATIC_RULES", base.STATIC_RULES)
+    monkeypatch.setattr("auditor.collect.analyse.STATIC_RULES", base.STATIC_RULES)
     findings = scan_source(tmp_path, "def test_x(client):\n    r = client.get('/')\n    assert r\n")
     assert sorted(f.rule for f in findings) == ["AUD105", "AUD908"]
     assert "RecursionError" in next(f.message for f in findings if f.rule == "AUD908")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from auditor.accuracy import measure
-from auditor.rules import all_rules
+from auditor.collect.accuracy import measure
+from auditor.collect.rules.catalogue import all_rules
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 

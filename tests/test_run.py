@@ -1,4 +1,4 @@
-"""auditor.run: real pytest subprocesses that pass, fail, time out, crash, or find nothing."""
+"""auditor.run.runner: real pytest subprocesses that pass, fail, time out, crash, or find nothing."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from projects import SERVER_CONFTEST
 
-from auditor.collect import collect
+from auditor.collect.inventory import collect
 from auditor.config import SuiteConfig, read_config
-from auditor.observe import reconcile
-from auditor.progress import Progress
-from auditor.run import bytecode_env, default_suites, run_pytest, run_suites
+from auditor.run.observe import reconcile
+from auditor.run.progress import Progress
+from auditor.run.runner import bytecode_env, default_suites, run_pytest, run_suites
 
 
 def _statuses(result) -> dict[str, tuple[str, str | None]]:

@@ -15,9 +15,9 @@ import httpx
 import pytest
 import requests
 
-from auditor import intercept
+from auditor.run import intercept
 from auditor.config import ProbeModeConfig
-from auditor.sabotage import SPARE_HEADER, Request, SabotageMode, get_mode
+from auditor.run.sabotage import SPARE_HEADER, Request, SabotageMode, get_mode
 from server.fixture.facts import FACTS
 from suites.serverproc import ServerProcess
 from suites.wire import (

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.analyse import scan
+from auditor.collect.scan import scan
 from auditor.config import read_config
-from auditor.scan_incremental import CacheStats, scan_cached
+from auditor.collect.incremental import CacheStats, scan_cached
 
 #: A project whose tests depend on other files: helpers imported by name, a helper found in another test
 #: module, a helper chain across files, a conftest fixture, a module outside python_files. Its files live

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from auditor.cli import main
-from auditor.rules import all_rules
+from auditor.collect.rules.catalogue import all_rules
 from auditor.serialize import read_audit
 
 WEAK = (Path(__file__).parent / "fixtures" / "scan_project" / "test_api.py").read_text(encoding="utf-8")

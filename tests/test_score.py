@@ -10,7 +10,7 @@ from review_audit import ACCEPTS_501, review_audit, review_config
 
 from auditor.config import AuditConfig, DeliverableConfig, SprintConfig
 from auditor.model import Audit, Finding, Marker, Observation, Outcome, ProbeResult, SuiteResult, Tally, TestCase
-from auditor.score import score_audit
+from auditor.status.score import score_audit
 
 
 def tiny_audit(outcomes: list[Outcome], *, category: str = "e2e", findings: tuple[Finding, ...] = (), infra: str = "yes", markers: tuple[Marker, ...] = ()) -> Audit:

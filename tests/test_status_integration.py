@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from auditor import gate, pipeline
+from auditor import pipeline
+from auditor.status import gate
 from auditor.cli import main
 from auditor.config import read_config
-from auditor.render import RenderContext
-from auditor.render_markdown import MarkdownReporter
+from auditor.report.base import RenderContext
+from auditor.report.markdown import MarkdownReporter
 
 FIXTURE = Path(__file__).parent / "fixtures" / "review"
 

@@ -1,0 +1,386 @@
+"""Tests in one parsed module: which defs pytest collects, their marks, category, and why some never run."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import fnmatch
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from auditor.collect.markers import (
+    argnames,
+    dotted,
+    mark_name,
+    parametrize_size,
+    parse_marker,
+    pytestmark_items,
+    usefixtures,
+)
+from auditor.collect.pytest_settings import PytestSettings
+from auditor.collect.rules.astwalk import walk
+from auditor.collect.rules.registry import finding
+from auditor.config import DEFAULT_CATEGORY_NAMES, AuditConfig
+from auditor.model import Finding, Marker, TestCase
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+#: Methods pytest/unittest call by name, so they are never "uncollected tests".
+_HOOK_METHODS = ("setup", "teardown", "setUp", "tearDown", "setUpClass", "tearDownClass", "asyncSetUp", "asyncTearDown")
+
+
+@dataclass(frozen=True)
+class SourceModule:
+    """A parsed Python file: a test module, or a conftest that provides fixtures."""
+
+    path: str  # relative to the project root, posix
+    tree: ast.Module = field(compare=False, repr=False)
+    lines: tuple[str, ...] = field(compare=False, repr=False)
+    is_test: bool = True
+    outside_python_files: bool = False
+
+
+@dataclass(frozen=True)
+class TestNode:
+    """A test case with the AST it came from, for the rules."""
+
+    __test__ = False
+
+    case: TestCase
+    node: FunctionNode = field(compare=False, repr=False)
+    classes: tuple[ast.ClassDef, ...] = field(compare=False, repr=False)
+    module: SourceModule = field(compare=False, repr=False)
+    #: False for a test inherited from a base class already analysed at its own definition.
+    primary: bool = True
+
+
+@dataclass
+class _Context:
+    module: SourceModule
+    config: AuditConfig
+    settings: PytestSettings
+    nodes: list[TestNode] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    _referenced: set[str] | None = None
+
+    @property
+    def referenced(self) -> set[str]:
+        """Names loaded anywhere in the module (computed only when a non-test function needs judging)."""
+        if self._referenced is None:
+            # Identifiers that occur more than once in the text: the def itself is one occurrence.
+            words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", "\n".join(self.module.lines))
+            counts: dict[str, int] = {}
+            for word in words:
+                counts[word] = counts.get(word, 0) + 1
+            self._referenced = {word for word, count in counts.items() if count > 1}
+        return self._referenced
+
+
+def _is_fixture(node: FunctionNode) -> bool:
+    return any(dotted(decorator).split(".")[-1] in ("fixture", "yield_fixture") for decorator in node.decorator_list)
+
+
+def _is_unittest_class(node: ast.ClassDef, classes: dict[str, ast.ClassDef], depth: int = 0) -> bool:
+    for base in node.bases:
+        name = dotted(base)
+        if name.split(".")[-1].endswith("TestCase"):
+            return True
+        local = classes.get(name)
+        if local is not None and depth < 10 and _is_unittest_class(local, classes, depth + 1):
+            return True
+    return False
+
+
+def _assigned_false(body: Sequence[ast.stmt], name: str) -> bool:
+    for statement in body:
+        if isinstance(statement, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == name for target in statement.targets
+        ):
+            return isinstance(statement.value, ast.Constant) and not statement.value.value
+    return False
+
+
+def _has_check(node: ast.AST) -> bool:
+    for child in walk(node):
+        if isinstance(child, ast.Assert):
+            return True
+        if isinstance(child, ast.Call) and dotted(child.func).split(".")[-1] in ("raises", "fail"):
+            return True
+    return False
+
+
+def _category(ctx: _Context, markers: Sequence[Marker]) -> str:
+    path = ctx.module.path
+    names = {marker.name for marker in markers}
+    for key, category in ctx.config.categories.items():
+        if key in names or fnmatch.fnmatch(path, key) or path.startswith(key.rstrip("/") + "/"):
+            return category
+    category = _folder_category(path)
+    if category:
+        return category
+    for marker in markers:
+        category = DEFAULT_CATEGORY_NAMES.get(marker.name.lower())
+        if category:
+            return category
+    return "unit"
+
+
+@functools.lru_cache(maxsize=4096)
+def _folder_category(path: str) -> str | None:
+    """The category named by the innermost folder of ``path`` that has one (asked once per test)."""
+    for part in reversed(PurePosixPath(path).parent.parts):
+        category = DEFAULT_CATEGORY_NAMES.get(part.lower())
+        if category:
+            return category
+    return None
+
+
+def _decorator_info(decorators: Sequence[ast.expr]) -> tuple[list[Marker], list[ast.Call], list[str]]:
+    markers, parametrize, fixtures = [], [], []
+    for decorator in decorators:
+        name = mark_name(decorator)
+        if name is None:
+            continue
+        if name == "parametrize" and isinstance(decorator, ast.Call):
+            parametrize.append(decorator)
+        elif name == "usefixtures" and isinstance(decorator, ast.Call):
+            fixtures.extend(usefixtures(decorator))
+        marker = parse_marker(decorator)
+        if marker is not None:
+            markers.append(marker)
+    return markers, parametrize, fixtures
+
+
+def _add_test(
+    ctx: _Context,
+    node: FunctionNode,
+    classes: tuple[ast.ClassDef, ...],
+    outer: tuple[list[Marker], list[ast.Call], list[str]],
+    *,
+    unittest_class: bool = False,
+    not_collectable: str | None = None,
+    primary: bool = True,
+) -> None:
+    markers, parametrize, fixtures = _decorator_info(node.decorator_list)
+    markers = [*outer[0], *markers]
+    parametrize = [*outer[1], *parametrize]
+    params = parametrize_size(parametrize)
+    param_names = {name for call in parametrize for name in argnames(call)}
+    args = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+    names = [arg.arg for arg in args]
+    if classes and names and names[0] in ("self", "cls"):
+        names = names[1:]
+    used = tuple(dict.fromkeys([*outer[2], *fixtures, *(name for name in names if name not in param_names)]))
+    class_names = [cls.name for cls in classes]
+    test_id = "::".join([ctx.module.path, *class_names, node.name])
+    case = TestCase(
+        id=test_id,
+        path=ctx.module.path,
+        name=node.name,
+        line=node.lineno,
+        category=_category(ctx, markers),
+        cls="::".join(class_names) or None,
+        markers=tuple(markers),
+        params=params,
+        fixtures=() if unittest_class else used,
+        collectable=not_collectable is None,
+        not_collectable_reason=not_collectable,
+        is_async=isinstance(node, ast.AsyncFunctionDef),
+    )
+    ctx.nodes.append(TestNode(case=case, node=node, classes=classes, module=ctx.module, primary=primary))
+    if not_collectable is not None and primary:
+        rule = "AUD126" if "__test__" in not_collectable else "AUD124"
+        ctx.findings.append(
+            finding(
+                rule,
+                f"pytest never collects {node.name}: {not_collectable}",
+                path=ctx.module.path,
+                line=node.lineno,
+                test_id=test_id,
+                config=ctx.config,
+            )
+        )
+
+
+def _looks_like_test(ctx: _Context, node: FunctionNode) -> bool:
+    """A function pytest skips by name but that was meant as a test (never called, and checks things)."""
+    if _is_fixture(node) or node.name.startswith("__") or node.name in _HOOK_METHODS:
+        return False
+    if node.name.lower().startswith(("setup", "teardown")):
+        return False
+    if node.decorator_list or not ("test" in node.name.lower() or _has_check(node)):
+        return False
+    return node.name not in ctx.referenced
+
+
+def _scope(
+    ctx: _Context,
+    body: Sequence[ast.stmt],
+    classes: tuple[ast.ClassDef, ...],
+    outer: tuple[list[Marker], list[ast.Call], list[str]],
+    disabled: str | None,
+    *,
+    unittest_class: bool = False,
+    local_classes: dict[str, ast.ClassDef],
+) -> None:
+    defs = [s for s in body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    last = {statement.name: statement for statement in defs}
+    in_class = bool(classes)
+    for statement in defs:
+        shadowed_by = last[statement.name] if last[statement.name] is not statement else None
+        if isinstance(statement, ast.ClassDef):
+            _class(ctx, statement, classes, outer, disabled, local_classes, shadowed_by)
+            continue
+        if _is_fixture(statement):
+            continue
+        name_ok = statement.name.startswith("test") if unittest_class else ctx.settings.function_matches(statement.name)
+        if name_ok:
+            reason = disabled
+            if shadowed_by is not None and reason is None:
+                ctx.findings.append(
+                    finding(
+                        "AUD125",
+                        f"{statement.name} is defined again at line {shadowed_by.lineno}; "
+                        "this first definition never runs",
+                        path=ctx.module.path,
+                        line=statement.lineno,
+                        test_id="::".join([ctx.module.path, *(c.name for c in classes), statement.name]),
+                        config=ctx.config,
+                    )
+                )
+                _add_test(
+                    ctx,
+                    statement,
+                    classes,
+                    outer,
+                    unittest_class=unittest_class,
+                    not_collectable=f"redefined at line {shadowed_by.lineno}",
+                    primary=False,
+                )
+                continue
+            _add_test(ctx, statement, classes, outer, unittest_class=unittest_class, not_collectable=reason)
+        elif disabled is None and (not in_class or classes) and _looks_like_test(ctx, statement):
+            pattern = "test*" if unittest_class else ", ".join(ctx.settings.python_functions)
+            _add_test(
+                ctx,
+                statement,
+                classes,
+                outer,
+                unittest_class=unittest_class,
+                not_collectable=f"function name outside python_functions ({pattern})",
+            )
+
+
+def _class(
+    ctx: _Context,
+    node: ast.ClassDef,
+    classes: tuple[ast.ClassDef, ...],
+    outer: tuple[list[Marker], list[ast.Call], list[str]],
+    disabled: str | None,
+    local_classes: dict[str, ast.ClassDef],
+    shadowed_by: ast.stmt | None,
+) -> None:
+    unittest_class = _is_unittest_class(node, local_classes)
+    name_ok = unittest_class or ctx.settings.class_matches(node.name)
+    methods = [s for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    has_tests = any(ctx.settings.function_matches(m.name) for m in methods) or any(
+        isinstance(s, ast.ClassDef) for s in node.body
+    )
+    reason = disabled
+    if reason is None and shadowed_by is not None:
+        reason = f"class redefined at line {shadowed_by.lineno}"
+    if reason is None and _assigned_false(node.body, "__test__"):
+        reason = "__test__ = False"
+    if reason is None and not name_ok:
+        if not has_tests or node.name in _base_names(local_classes):
+            return  # a mixin or helper: its tests run through the classes that inherit them
+        reason = f"class name outside python_classes ({', '.join(ctx.settings.python_classes)})"
+    if reason is None and not unittest_class and any(m.name == "__init__" for m in methods):
+        reason = "class has an __init__ constructor"
+    markers, parametrize, fixtures = _decorator_info([*node.decorator_list, *pytestmark_items(node.body)])
+    inner = ([*outer[0], *markers], [*outer[1], *parametrize], [*outer[2], *fixtures])
+    chain = (*classes, node)
+    _scope(ctx, node.body, chain, inner, reason, unittest_class=unittest_class, local_classes=local_classes)
+    if reason is None:
+        _inherited(ctx, node, chain, inner, local_classes, unittest_class)
+
+
+def _base_names(local_classes: dict[str, ast.ClassDef]) -> set[str]:
+    return {dotted(base) for cls in local_classes.values() for base in cls.bases}
+
+
+def _inherited(ctx, node, chain, inner, local_classes, unittest_class) -> None:  # type: ignore[no-untyped-def]
+    """Test methods a collected class inherits from classes in the same module also run, under its name."""
+    own = {s.name for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    pending = [dotted(base) for base in node.bases]
+    seen: set[str] = set()
+    while pending:
+        base = local_classes.get(pending.pop(0))
+        if base is None or base.name in seen:
+            continue
+        seen.add(base.name)
+        pending.extend(dotted(b) for b in base.bases)
+        for method in base.body:
+            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) or method.name in own:
+                continue
+            own.add(method.name)
+            if ctx.settings.function_matches(method.name) and not _is_fixture(method):
+                base_is_test = ctx.settings.class_matches(base.name) or _is_unittest_class(base, local_classes)
+                _add_test(ctx, method, chain, inner, unittest_class=unittest_class, primary=not base_is_test)
+
+
+def _adopt_imported(ctx: _Context, imported_by: dict[str, str]) -> None:
+    """Tests of a non-test file that a test module imports run there, under that module's node id."""
+    # A test function imported inside another test is that test's helper, not a test of its own; an
+    # imported class runs through the test classes that inherit from it.
+    ctx.nodes = [
+        n
+        for n in ctx.nodes
+        if (imported_by.get(n.case.name) != "" or n.case.cls)
+        and (not n.case.cls or n.case.cls.split("::")[0] not in imported_by)
+    ]
+    for index, node in enumerate(ctx.nodes):
+        importer = imported_by.get(node.case.name)
+        if importer and not node.case.cls:
+            case = dataclasses.replace(
+                node.case, id=f"{importer}::{node.case.name}", collectable=True, not_collectable_reason=None
+            )
+            ctx.nodes[index] = dataclasses.replace(node, case=case)
+
+
+def module_tests(
+    module: SourceModule, config: AuditConfig, settings: PytestSettings, imported_by: dict[str, str] | None = None
+) -> tuple[list[TestNode], list[Finding]]:
+    """The tests defined in ``module`` (none for a conftest), with findings for those pytest never collects."""
+    if not module.is_test:
+        return [], []
+    ctx = _Context(module=module, config=config, settings=settings)
+    tree = module.tree
+    disabled = None
+    if module.outside_python_files:
+        disabled = f"file name outside python_files ({', '.join(settings.python_files)})"
+    elif _assigned_false(tree.body, "__test__"):
+        disabled = "module sets __test__ = False"
+    markers, parametrize, fixtures = _decorator_info(pytestmark_items(tree.body))
+    local_classes = {s.name: s for s in tree.body if isinstance(s, ast.ClassDef)}
+    _scope(ctx, tree.body, (), (markers, parametrize, fixtures), disabled, local_classes=local_classes)
+    if module.outside_python_files:
+        _adopt_imported(ctx, imported_by or {})
+        # One finding for the file, not one per test: the fix is one rename.
+        tests = [node for node in ctx.nodes if node.primary and not node.case.collectable]
+        ctx.findings = [f for f in ctx.findings if f.rule not in ("AUD124",)]
+        if tests:
+            ctx.findings.append(
+                finding(
+                    "AUD124",
+                    f"{len(tests)} test(s) in this file never run: {disabled}",
+                    path=module.path,
+                    line=tests[0].case.line,
+                    test_id=None,
+                    config=config,
+                )
+            )
+    return ctx.nodes, ctx.findings

@@ -1,0 +1,101 @@
+"""What a call in a test is: its name, whether it talks HTTP, whether it is a check."""
+
+from __future__ import annotations
+
+import ast
+from typing import Protocol
+
+from auditor.collect.markers import dotted
+
+
+class HelperIndex(Protocol):
+    """Knows whether a project helper called ``name`` asserts (see :class:`~auditor.collect.rules.index.ProjectIndex`)."""
+
+    def helper_checks(self, name: str, depth: int = 0) -> bool: ...
+
+
+HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "request", "send", "stream"}
+#: Receivers whose HTTP calls return a response object (``client.get``, ``requests.get``...).
+CLIENT_HINTS = ("client", "session", "http", "api", "requests", "httpx", "browser", "ac", "conn", "app")
+CHECK_PREFIXES = ("assert", "check", "verify", "expect", "validate", "ensure", "must", "should")
+#: pytest/unittest calls that are checks by themselves.
+CHECK_CALLS = {
+    "raises",
+    "warns",
+    "deprecated_call",
+    "fail",
+    "fail_json",
+    "raise_for_status",
+    "assertRaises",
+    "fnmatch_lines",
+    "re_match_lines",
+    "no_fnmatch_line",
+    "no_re_match_line",
+    "skipTest_never",
+}
+#: Context managers that are checks (``with pytest.raises(...)``, ``with self.assertRaises(...)``).
+CHECK_CONTEXTS = {
+    "raises",
+    "warns",
+    "deprecated_call",
+    "assertRaises",
+    "assertRaisesRegex",
+    "assertWarns",
+    "assertLogs",
+    "assertNoLogs",
+    "RaisesGroup",
+    "does_not_raise",
+}
+
+
+def is_client_call(call: ast.Call) -> bool:
+    """``client.get(...)``, ``requests.post(...)``, ``httpx.get(...)``, ``self.client.put(...)``."""
+    func = call.func
+    if not isinstance(func, ast.Attribute) or func.attr not in HTTP_METHODS:
+        return False
+    receiver = dotted(func.value).lower()
+    if not receiver:
+        return False
+    last = receiver.split(".")[-1]
+    return any(hint == last or hint in last for hint in CLIENT_HINTS if len(hint) > 2) or last in ("c", "ac")
+
+
+def uses_requests(call: ast.Call) -> bool:
+    """True when the response comes from ``requests`` (whose ``Response.__bool__`` is ``.ok``)."""
+    receiver = dotted(call.func.value) if isinstance(call.func, ast.Attribute) else ""
+    return receiver.split(".")[0] == "requests" or "session" in receiver.lower()
+
+
+def call_name(call: ast.Call) -> str:
+    """The last part of a call's dotted name (``raises`` for ``pytest.raises(...)``)."""
+    cached = getattr(call, "_auditor_name", None)
+    if cached is None:
+        func = call.func
+        if isinstance(func, ast.Attribute):
+            cached = func.attr
+        elif isinstance(func, ast.Name):
+            cached = func.id
+        else:
+            name = dotted(func)
+            cached = name.split(".")[-1] if name else ""
+        call._auditor_name = cached  # type: ignore[attr-defined]  # rules ask for the same name many times
+    return cached
+
+
+def is_check_call(call: ast.Call, index: HelperIndex | None, depth: int = 0) -> bool:
+    """A call that fails the test when something is wrong (pytest/unittest/mock checks, asserting helpers)."""
+    name = call_name(call)
+    if not name:
+        return False
+    bare = name.lstrip("_").lower()
+    if name in CHECK_CALLS or name in CHECK_CONTEXTS or bare.startswith(CHECK_PREFIXES) or bare.startswith("test"):
+        return True
+    if name in ("run", "check_call", "check_output") and any(
+        k.arg == "check" and isinstance(k.value, ast.Constant) and k.value.value is True for k in call.keywords
+    ):
+        return True
+    if name in ("check_call", "check_output"):
+        return True
+    if name == "benchmark" or name == "pedantic":
+        return False
+    return index is not None and index.helper_checks(name, depth)

@@ -1,0 +1,263 @@
+"""Shared facts about one test's AST: its checks, calls, HTTP responses and the project helpers it uses.
+
+Every static rule reads a :class:`TestFacts`; the expensive parts (walks, the parent map, helper
+resolution) are computed once per test and cached.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from auditor.collect.markers import dotted
+from auditor.collect.module import TestNode
+from auditor.collect.pytest_settings import PytestSettings
+from auditor.collect.rules.astwalk import parent_map, walk, walk_grouped
+from auditor.collect.rules.calls import (
+    call_name,
+    is_check_call,
+    is_client_call,
+)
+from auditor.collect.rules.index import ProjectIndex
+from auditor.config import AuditConfig
+
+
+@dataclass
+class TestFacts:
+    """What one test does, as far as its AST says."""
+
+    __test__ = False
+
+    test: TestNode
+    config: AuditConfig
+    settings: PytestSettings
+    index: ProjectIndex
+    #: Results rules share (e.g. the parsed status assertions), keyed by name.
+    memo: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def node(self) -> ast.FunctionDef | ast.AsyncFunctionDef:
+        """The test's ``def``."""
+        return self.test.node
+
+    @cached_property
+    def body(self) -> list[ast.stmt]:
+        """The statements of the body, without a leading docstring."""
+        body = list(self.node.body)
+        if (
+            body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            body = body[1:]
+        return body
+
+    @cached_property
+    def _walked(self) -> tuple[list[ast.AST], dict[type, list[ast.AST]]]:
+        return walk_grouped(self.body)
+
+    @property
+    def nodes(self) -> list[ast.AST]:
+        """Every node of the body in source order (nested defs included: tests usually call them)."""
+        return self._walked[0]
+
+    def of(self, *types: type) -> list[ast.AST]:
+        """Nodes of exactly these AST classes (each class in source order): rules need one or two kinds."""
+        grouped = self._walked[1]
+        if len(types) == 1:
+            return grouped.get(types[0], [])
+        return [node for kind in types for node in grouped.get(kind, ())]
+
+    @cached_property
+    def parents(self) -> dict[int, ast.AST]:
+        """Child node id -> parent node, for the body (statements of the body map to the def)."""
+        # A second walk, on demand: only tests with branches or nested defs ever ask (about a quarter).
+        return parent_map(self.body, self.node)
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
+        """Parents of ``node`` up to (not including) the test's def."""
+        current = self.parents.get(id(node))
+        while current is not None and current is not self.node:
+            yield current
+            current = self.parents.get(id(current))
+
+    @cached_property
+    def calls(self) -> list[ast.Call]:
+        """Every call in the body."""
+        return self.of(ast.Call)  # type: ignore[return-value]
+
+    @cached_property
+    def asserts(self) -> list[ast.Assert]:
+        """Every ``assert`` statement in the body."""
+        return self.of(ast.Assert)  # type: ignore[return-value]
+
+    @cached_property
+    def imported_from(self) -> dict[str, str]:
+        """Names the test module imports from other modules: name -> module."""
+        tree = self.test.module.tree
+        result: dict[str, str] | None = getattr(tree, "_auditor_imported_from", None)
+        if result is None:  # once per module, not once per test
+            result = {}
+            for statement in tree.body:
+                if isinstance(statement, ast.ImportFrom) and statement.module and statement.level == 0:
+                    for alias in statement.names:
+                        result[alias.asname or alias.name] = statement.module
+            tree._auditor_imported_from = result  # type: ignore[attr-defined]
+        return result
+
+    def helper_imports(self) -> list[str]:
+        """Modules the test calls an imported name from: their helpers must be indexed before any rule runs."""
+        imported = self.imported_from
+        return [imported[name] for name in dict.fromkeys(call_name(call) for call in self.calls) if name in imported]
+
+    @cached_property
+    def checks(self) -> list[ast.AST]:
+        """Asserts, raise statements, checking calls and checking ``with`` blocks."""
+        found: list[ast.AST] = [*self.asserts]
+        found += self.of(ast.Raise)
+        found += [call for call in self.calls if is_check_call(call, self.index)]
+        if self.test.classes:
+            own = {s.name for cls in self.test.classes for s in cls.body if isinstance(s, ast.FunctionDef)}
+            for call in self.calls:
+                if dotted(call.func).startswith("self.") and call_name(call) in own and call not in found:
+                    if self.index.helper_checks(call_name(call)):
+                        found.append(call)
+        return found
+
+    @cached_property
+    def responses(self) -> dict[str, ast.Call]:
+        """Local names bound to an HTTP response: ``r = client.get(...)`` -> ``{"r": call}``."""
+        result: dict[str, ast.Call] = {}
+        for child in self.of(ast.Assign, ast.AnnAssign):
+            value = getattr(child, "value", None)
+            if isinstance(child, (ast.Assign, ast.AnnAssign)) and isinstance(value, ast.Call | ast.Await):
+                call = value.value if isinstance(value, ast.Await) else value
+                if not isinstance(call, ast.Call) or not is_client_call(call):
+                    continue
+                targets = child.targets if isinstance(child, ast.Assign) else [child.target]
+                for target in targets:
+                    if isinstance(target, ast.Name):
+                        result[target.id] = call
+        return result
+
+    def name_uses(self, name: str) -> list[ast.Name]:
+        """Every load of local ``name`` in the body."""
+        return [c for c in self.nodes if isinstance(c, ast.Name) and c.id == name and isinstance(c.ctx, ast.Load)]
+
+    def is_conditional(self, node: ast.AST) -> bool:
+        """True when ``node`` sits in an ``if``/``while`` body or a loop that may not run."""
+        child = node
+        for parent in self.ancestors(node):
+            if isinstance(parent, (ast.If, ast.IfExp)) and child is not getattr(parent, "test", None):
+                return True
+            if isinstance(parent, ast.While) and child is not parent.test:
+                return not (isinstance(parent.test, ast.Constant) and parent.test.value)
+            if (
+                isinstance(parent, (ast.For, ast.AsyncFor))
+                and child is not parent.iter
+                and self.may_be_empty(parent.iter)
+            ):
+                return True
+            if isinstance(parent, ast.comprehension):
+                return self.may_be_empty(parent.iter)
+            if isinstance(parent, ast.Match):
+                return True
+            child = parent
+        return False
+
+    def may_be_empty(self, iterable: ast.AST) -> bool:
+        """A loop over what an HTTP call returned (a body, a stream) may run zero times unnoticed.
+
+        Loops over data the test built itself (a graph, a literal, a module constant) are not doubted:
+        flagging them would bury the real cases (``for item in r.json()["items"]``) in noise.
+        """
+        if _surely_iterates(iterable):
+            return False
+        for node in walk(iterable):
+            if isinstance(node, ast.Name) and (node.id in self.responses or node.id in self.response_data):
+                return True
+            if isinstance(node, ast.Call) and (is_client_call(node) or call_name(node) in _RESPONSE_READERS):
+                return True
+        return False
+
+    @cached_property
+    def response_data(self) -> set[str]:
+        """Names bound to something read from a response (``items = r.json()["items"]``)."""
+        names = set()
+        for node in self.nodes:
+            if isinstance(node, ast.Assign) and any(
+                isinstance(n, ast.Call) and (call_name(n) in _RESPONSE_READERS or is_client_call(n))
+                for n in walk(node.value)
+            ):
+                names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        return names
+
+    @cached_property
+    def source(self) -> str:
+        """The test's source text."""
+        lines = self.test.module.lines
+        end = getattr(self.node, "end_lineno", self.node.lineno) or self.node.lineno
+        return "\n".join(lines[self.node.lineno - 1 : end])
+
+
+_RESPONSE_READERS = {
+    "json",
+    "iter_lines",
+    "iter_bytes",
+    "iter_text",
+    "iter_raw",
+    "aiter_lines",
+    "aiter_bytes",
+    "aiter_text",
+    "aiter_raw",
+    "iter_content",
+    "stream",
+    "read",
+    "content",
+}
+
+
+def _surely_iterates(node: ast.AST) -> bool:
+    """A loop over a non-empty literal, ``range(N)`` with N > 0, or ``enumerate``/``zip`` of those."""
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return bool(node.elts)
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
+        return bool(node.value)
+    if isinstance(node, ast.Call):
+        name = call_name(node)
+        if name == "range" and node.args:
+            stop = node.args[-1] if len(node.args) == 1 else node.args[1]
+            start = node.args[0] if len(node.args) > 1 else ast.Constant(0)
+            if isinstance(stop, ast.Constant) and isinstance(start, ast.Constant):
+                return isinstance(stop.value, int) and stop.value > start.value
+            return False
+        if name in ("enumerate", "zip", "sorted", "reversed", "list", "tuple") and node.args:
+            return all(_surely_iterates(arg) for arg in node.args)
+    return False
+
+
+def constant_int(node: ast.AST) -> int | None:
+    """An int literal's value (``-1`` style included), else ``None``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = constant_int(node.operand)
+        return -inner if inner is not None else None
+    if isinstance(node, ast.Attribute) and node.attr.startswith(("HTTP_", "HTTP_")):
+        digits = [part for part in node.attr.split("_") if part.isdigit()]
+        return int(digits[0]) if digits else None
+    return None
+
+
+def status_of(node: ast.AST) -> str | None:
+    """``r`` for ``r.status_code``/``r.status``/``r.status_int``; ``"<call>"`` for ``client.get(...).status_code``."""
+    if isinstance(node, ast.Attribute) and node.attr in ("status_code", "status", "status_int"):
+        if isinstance(node.value, ast.Name):
+            return node.value.id
+        if isinstance(node.value, ast.Call):
+            return "<call>"
+        return dotted(node.value) or "<expr>"
+    return None

@@ -1,0 +1,329 @@
+"""Rules about the oracle: missing, always-true, never-reached or swallowed checks."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from auditor.collect.markers import argnames, dotted, mark_name
+from auditor.collect.rules.base import Hit, rule
+from auditor.collect.rules.calls import call_name
+from auditor.collect.rules.facts import TestFacts, walk
+from auditor.collect.rules.structure import records_measurement
+
+_LITERALS = (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set)
+_TIME_WORDS = ("latency", "duration", "elapsed", "time", "seconds", "secs", "_ms", "took", "runtime", "rtt", "wall")
+_BROAD = {"Exception", "BaseException", "AssertionError"}
+_BRANCHING = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.comprehension, ast.Match)
+
+
+@rule(
+    "AUD107",
+    "no-assertion",
+    "medium",
+    "The test checks nothing (no assert, pytest.raises, mock assertion or asserting helper): it only proves no crash.",
+    bad="def test_create_item(client):\n    client.post('/items', json={'name': 'a'})\n",
+    good="def test_create_item(client):\n    r = client.post('/items', json={'name': 'a'})\n"
+    "    assert r.json() == {'id': 1, 'name': 'a'}\n",
+    superseded_by=("AUD114", "AUD115", "AUD113", "AUD127", "AUD128", "AUD129"),
+)
+def no_assertion(facts: TestFacts) -> Iterator[Hit]:
+    if (
+        facts.body
+        and not facts.checks
+        and "benchmark" not in facts.test.case.fixtures
+        and not records_measurement(facts)
+    ):
+        yield facts.node, f"{facts.node.name} has no assertion and calls no checking helper"
+
+
+def _tautology(test: ast.expr) -> str | None:
+    if isinstance(test, ast.Constant) and test.value:
+        return "a true constant"
+    if isinstance(test, (ast.Tuple, ast.List)) and test.elts:
+        return "a non-empty tuple (parenthesised assert message?)"
+    if isinstance(test, ast.JoinedStr):
+        return "an f-string"
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
+        if any(isinstance(v, ast.Constant) and v.value for v in test.values):
+            return "`or` with a true constant"
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        left, op, right = test.left, test.ops[0], test.comparators[0]
+        if (
+            isinstance(op, (ast.Eq, ast.Is, ast.LtE, ast.GtE))
+            and type(left) is type(right)
+            and isinstance(left, (ast.Name, ast.Attribute, ast.Subscript))
+            and ast.dump(left) == ast.dump(right)
+        ):
+            if not any(isinstance(n, ast.Call) for n in walk(left)):
+                return "a value compared with itself"
+        if isinstance(left, ast.Call) and call_name(left) in ("len", "abs") and isinstance(op, ast.GtE):
+            if isinstance(right, ast.Constant) and right.value == 0:
+                return f"{call_name(left)}() is never negative"
+        if isinstance(op, ast.IsNot) and isinstance(right, ast.Constant) and right.value is None:
+            if isinstance(left, _LITERALS) or isinstance(left, (ast.ListComp, ast.DictComp, ast.JoinedStr)):
+                return "a literal is never None"
+            if (
+                isinstance(left, ast.Call)
+                and call_name(left)[:1].isupper()
+                and dotted(left.func).split(".")[0] != "self"
+            ):
+                return "a constructor never returns None"
+    if isinstance(test, ast.Call) and call_name(test) == "isinstance" and len(test.args) == 2:
+        if isinstance(test.args[1], ast.Name) and test.args[1].id == "object":
+            return "everything is an object"
+    return None
+
+
+@rule(
+    "AUD108",
+    "tautology",
+    "high",
+    "The assertion is true by construction (assert True, x == x, len(x) >= 0, a tuple), so it can never fail.",
+    bad="def test_parse():\n    result = parse('1')\n    assert len(result) >= 0\n",
+    good="def test_parse():\n    result = parse('1')\n    assert result == [1]\n",
+)
+def tautology(facts: TestFacts) -> Iterator[Hit]:
+    for node in facts.asserts:
+        why = _tautology(node.test)
+        if why == "a value compared with itself" and isinstance(node.test.ops[0], ast.Eq) and len(facts.checks) > 1:  # type: ignore[attr-defined]
+            continue  # among other checks, `obj == obj` is usually a test of a custom __eq__
+        if why is None and isinstance(node.test, ast.Compare) and isinstance(node.test.left, ast.Name):
+            why = _bound_never_none(facts, node.test)
+        if why:
+            yield node, f"always true ({why}): `{ast.unparse(node.test)}`"
+
+
+def _bound_never_none(facts: TestFacts, test: ast.Compare) -> str | None:
+    if not (len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot)):
+        return None
+    if not (isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None):
+        return None
+    name = test.left.id  # type: ignore[attr-defined]
+    values = [
+        child.value
+        for child in facts.of(ast.Assign)
+        if isinstance(child, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in child.targets)
+    ]
+    if len(values) == 1 and _tautology(
+        ast.Compare(left=values[0], ops=[ast.IsNot()], comparators=[ast.Constant(None)])
+    ):
+        return f"{name} is bound to a value that is never None"
+    return None
+
+
+def _subject_text(node: ast.AST) -> str:
+    return ast.unparse(node).lower()
+
+
+@rule(
+    "AUD109",
+    "unfailable-bound",
+    "high",
+    "A bound no real measurement can break (latency < 1e9, duration > 0) checks nothing about speed.",
+    bad="def test_latency(client):\n    start = time.perf_counter()\n    client.get('/health')\n"
+    "    elapsed = time.perf_counter() - start\n    assert elapsed < 1e9\n",
+    good="def test_latency(client, baseline):\n    start = time.perf_counter()\n    client.get('/health')\n"
+    "    elapsed = time.perf_counter() - start\n    assert elapsed < baseline * 1.5\n",
+)
+def unfailable_bound(facts: TestFacts) -> Iterator[Hit]:
+    for node in facts.asserts:
+        test = node.test
+        if not isinstance(test, ast.Compare) or len(test.ops) != 1:
+            continue
+        left, op, right = test.left, test.ops[0], test.comparators[0]
+        if isinstance(left, ast.Constant):
+            left, right = right, left
+            op = {ast.Lt: ast.Gt(), ast.Gt: ast.Lt(), ast.LtE: ast.GtE(), ast.GtE: ast.LtE()}.get(type(op), op)
+        if not isinstance(right, (ast.Constant, ast.Call, ast.Attribute, ast.Name, ast.BinOp, ast.UnaryOp)):
+            continue
+        if _infinite(right):
+            if isinstance(op, (ast.Lt, ast.LtE)):
+                yield node, f"nothing is above infinity: `{ast.unparse(test)}`"
+            continue
+        value = _number(right)
+        if value is None:
+            continue
+        right = ast.Constant(value)
+        huge = isinstance(op, (ast.Lt, ast.LtE)) and right.value >= 1e6
+        positive = isinstance(op, (ast.Gt, ast.GtE)) and right.value <= 0
+        if not (huge or positive) or not any(word in _subject_text(left) for word in _TIME_WORDS):
+            continue
+        if huge:
+            yield node, f"no measured time reaches {right.value:g}: `{ast.unparse(test)}`"
+        elif ((isinstance(op, ast.Gt) and right.value <= 0) or (isinstance(op, ast.GtE) and right.value <= 0)) and (
+            _measured_here(facts, left)
+        ):
+            yield node, f"a duration the test measured itself is always positive: `{ast.unparse(test)}`"
+
+
+def _infinite(node: ast.AST) -> bool:
+    """``float("inf")``, ``math.inf``, ``sys.maxsize`` or a bare ``inf`` (checked without unparsing)."""
+    if isinstance(node, ast.Call):
+        return (
+            call_name(node) == "float"
+            and bool(node.args)
+            and isinstance(node.args[0], ast.Constant)
+            and (str(node.args[0].value).lower() in ("inf", "infinity", "+inf"))
+        )
+    if isinstance(node, ast.Attribute):
+        return node.attr in ("inf", "maxsize")
+    return isinstance(node, ast.Name) and node.id == "inf"
+
+
+def _number(node: ast.AST) -> float | None:
+    """A numeric literal, folding ``10**9``, ``1e6 * 60`` and ``-x`` (bounded, never evaluating code)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _number(node.operand)
+        return -inner if inner is not None else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Pow, ast.Add)):
+        left, right = _number(node.left), _number(node.right)
+        if left is None or right is None:
+            return None
+        if isinstance(node.op, ast.Pow):
+            return float(left) ** right if abs(right) <= 400 and abs(left) < 1e6 else None
+        return left * right if isinstance(node.op, ast.Mult) else left + right
+    return None
+
+
+def _measured_here(facts: TestFacts, subject: ast.AST) -> bool:
+    """True when ``subject`` is a clock difference taken by the test (so its sign is not in doubt)."""
+    timers = ("perf_counter", "monotonic", "time", "perf_counter_ns", "monotonic_ns", "time_ns", "default_timer")
+
+    def clocked(node: ast.AST) -> bool:
+        return any(isinstance(n, ast.Call) and call_name(n) in timers for n in walk(node))
+
+    if clocked(subject):
+        return True
+    if isinstance(subject, ast.Name):
+        for node in facts.of(ast.Assign):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == subject.id for t in node.targets
+            ):
+                return clocked(node.value)
+    return False
+
+
+def _branch_has_check(facts: TestFacts, statements: list[ast.stmt]) -> bool:
+    checks = {id(c) for c in facts.checks}
+    for statement in statements:
+        for child in walk(statement):
+            if id(child) in checks:
+                return True
+            if isinstance(child, ast.Call) and call_name(child) in ("skip", "skipTest", "xfail"):
+                return True
+    return False
+
+
+def _parametrize_calls(facts: TestFacts) -> list[ast.Call]:
+    decorators = [*facts.node.decorator_list, *(d for cls in facts.test.classes for d in cls.decorator_list)]
+    return [d for d in decorators if isinstance(d, ast.Call) and mark_name(d) == "parametrize"]
+
+
+def _is_failure(check: ast.AST) -> bool:
+    """``pytest.fail(...)``/``raise``: inside ``if bad:`` the if's condition *is* the assertion."""
+    if isinstance(check, ast.Assert) and isinstance(check.test, ast.Constant) and not check.test.value:
+        return True  # `assert False` inside `if bad:` is pytest.fail() spelt differently
+    return isinstance(check, ast.Raise) or (isinstance(check, ast.Call) and call_name(check) == "fail")
+
+
+def _conditional_check(facts: TestFacts, check: ast.AST) -> bool:
+    if _is_failure(check):
+        return False
+    params = {name for call in _parametrize_calls(facts) for name in argnames(call)}
+    child = check
+    for parent in facts.ancestors(check):
+        if (
+            isinstance(parent, ast.If)
+            and params
+            and {n.id for n in walk(parent.test) if isinstance(n, ast.Name)} <= params
+        ):
+            return False  # each parametrized case picks its branch by design
+        if isinstance(parent, ast.If) and child is not parent.test:
+            other = parent.orelse if child in parent.body else parent.body
+            if not _branch_has_check(facts, other):
+                return True
+        elif isinstance(parent, (ast.For, ast.AsyncFor, ast.While, ast.comprehension, ast.Match)):
+            if facts.is_conditional(child if not isinstance(parent, ast.comprehension) else check):
+                return True
+        child = parent
+    return False
+
+
+@rule(
+    "AUD110",
+    "conditional-assertion",
+    "medium",
+    "Every check sits behind an if, or in a loop that may run zero times: the test can pass without checking.",
+    bad="def test_items(client):\n    r = client.get('/items')\n    for item in r.json():\n        assert item['id'] > 0\n",
+    good="def test_items(client):\n    r = client.get('/items')\n    items = r.json()\n    assert len(items) == 2\n"
+    "    for item in items:\n        assert item['id'] > 0\n",
+)
+def conditional_assertion(facts: TestFacts) -> Iterator[Hit]:
+    checks = facts.checks
+    if not checks or not facts.of(*_BRANCHING):
+        return
+    if all(_conditional_check(facts, check) for check in checks):
+        first = min(checks, key=lambda c: getattr(c, "lineno", 0))
+        yield first, "every check is conditional (inside an if or a loop that may not run)"
+
+
+def _catches_assertion(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    names = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(dotted(name).split(".")[-1] in _BROAD for name in names)
+
+
+@rule(
+    "AUD111",
+    "swallowed-assertion",
+    "high",
+    "The check is inside try/except that catches AssertionError (or Exception) and does not re-raise.",
+    bad="def test_reply(client):\n    try:\n        assert client.get('/x').json() == {'a': 1}\n"
+    "    except Exception:\n        pass\n",
+    good="def test_reply(client):\n    assert client.get('/x').json() == {'a': 1}\n",
+)
+def swallowed_assertion(facts: TestFacts) -> Iterator[Hit]:
+    # A `raise` inside try is how tests set up "an earlier exception happened"; only asserts and
+    # checking calls can be swallowed.
+    checks = {id(c) for c in facts.checks if not isinstance(c, ast.Raise)}
+    for node in facts.of(ast.Try, ast.With):
+        if isinstance(node, ast.Try):
+            swallowing = [h for h in node.handlers if _catches_assertion(h) and _discards(h)]
+            if swallowing and any(id(c) in checks for s in node.body for c in walk(s)):
+                yield (
+                    node,
+                    "checks inside this try are swallowed by `except "
+                    + (ast.unparse(swallowing[0].type) if swallowing[0].type else "")
+                    + "`",
+                )
+        elif isinstance(node, ast.With) and any(
+            call_name(i.context_expr) == "suppress" for i in node.items if isinstance(i.context_expr, ast.Call)
+        ):
+            if any(id(c) in checks for s in node.body for c in walk(s)):
+                yield node, "checks inside contextlib.suppress(...) are swallowed"
+
+
+def _discards(handler: ast.ExceptHandler) -> bool:
+    """The handler drops the error: only pass/continue/print/log, and never uses the exception."""
+    for statement in handler.body:
+        if isinstance(statement, (ast.Pass, ast.Continue, ast.Break)):
+            continue
+        if isinstance(statement, ast.Return) and (statement.value is None or isinstance(statement.value, ast.Constant)):
+            continue
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+            continue
+        if (
+            isinstance(statement, ast.Expr)
+            and isinstance(statement.value, ast.Call)
+            and call_name(statement.value) in ("print", "debug", "info", "warning", "warn", "exception", "error", "log")
+        ):
+            if handler.name and any(isinstance(n, ast.Name) and n.id == handler.name for n in walk(statement)):
+                if call_name(statement.value) not in ("print", "debug", "info"):
+                    return False
+            continue
+        return False
+    return True

@@ -1,0 +1,110 @@
+"""Runtime rules (AUD2xx): what a test did when it ran, as seen by the auditor's pytest plugin.
+
+A test without an observation (results imported without our plugin) is never judged here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from auditor.collect.rules.registry import RuleInfo, finding, is_enabled, register
+from auditor.config import AuditConfig
+from auditor.model import Finding, SuiteResult, TestCase
+
+PASSED_ON_5XX = register(RuleInfo(
+    "AUD201", "passed-on-5xx", "high", "runtime",
+    "The test passed although the server answered 5xx (501 = not implemented): its checks accept failure.",
+    bad="r = http.post('/v1/messages', json=body)\nassert r.status_code in [200, 501]  # the server said 501",
+    good="r = http.post('/v1/messages', json=body)\nassert r.status_code == 200\nassert r.json()['content'][0]['text'] == 'Paris.'",
+))
+NO_ASSERTION_RAN = register(RuleInfo(
+    "AUD202", "no-assertion-executed", "medium", "runtime",
+    "The test passed without executing a single assertion or pytest.raises block.",
+    bad="def test_items(items):\n    for item in items:  # empty at run time\n        assert item.ok",
+    good="def test_items(items):\n    assert len(items) == 3\n    assert all(item.ok for item in items)",
+))
+NOT_REAL = register(RuleInfo(
+    "AUD203", "no-live-infrastructure", "high", "runtime",
+    "A test in a real-infrastructure category touched no live process or socket: it did not test the real system.",
+    bad="# tests/e2e/test_api.py\ndef test_login():\n    assert TestClient(app).post('/login').status_code == 200",
+    good="# tests/e2e/test_api.py\ndef test_login(live_server):\n    assert httpx.post(live_server + '/login').json() == {'ok': True}",
+))
+MOCK_IN_REAL = register(RuleInfo(
+    "AUD204", "mock-in-real-category", "high", "runtime",
+    "A mock was in force while a test of a real-infrastructure category ran.",
+    bad="# tests/e2e/test_api.py\n@mock.patch('httpx.Client.post')\ndef test_login(post): ...",
+    good="# tests/e2e/test_api.py\ndef test_login(live_server):\n    assert httpx.post(live_server + '/login').json() == {'ok': True}",
+))
+RESOURCE_WARNING = register(RuleInfo(
+    "AUD205", "resource-warning", "low", "runtime",
+    "The test leaked a socket, file or process (ResourceWarning).",
+    bad="def test_log():\n    log = open('server.log', 'w')  # never closed",
+    good="def test_log(tmp_path):\n    with open(tmp_path / 'server.log', 'w') as log:\n        ...",
+))
+
+SLOW_OUTSIDE_TESTS = register(RuleInfo(
+    "AUD206", "unexplained-suite-time", "low", "runtime",
+    "Most of a suite's wall time was spent outside its tests (imports, collection, hangs at exit): the durations hide a cost.",
+    bad="# conftest.py\nimport heavy_module  # 40 s at import, no test pays for it\nsubprocess.Popen(['server'])  # never stopped: pytest waits at exit",
+    good="@pytest.fixture(scope='session')\ndef server():\n    process = subprocess.Popen(['server'])\n    yield process\n    process.terminate()\n    process.wait(timeout=10)",
+))
+
+#: Seconds of unexplained suite time below which AUD206 stays quiet (interpreter start, collection).
+UNEXPLAINED_FLOOR = 30.0
+
+
+def runtime_findings(cases: Sequence[TestCase], suites: Sequence[SuiteResult], config: AuditConfig) -> tuple[Finding, ...]:
+    """Findings from every observed outcome."""
+    by_id = {case.id: case for case in cases}
+    found: list[Finding] = []
+
+    def add(info: RuleInfo, message: str, case: TestCase | None, node_id: str, evidence: Sequence[str] = ()) -> None:
+        if is_enabled(info, config):
+            found.append(finding(info.id, message, path=case.path if case else node_id.split("::")[0],
+                                 line=case.line if case else 1, test_id=node_id, evidence=evidence, config=config))
+
+    for suite in suites:
+        for outcome in suite.outcomes:
+            obs = outcome.observation
+            if obs is None:
+                continue
+            case = by_id.get(outcome.case_id)
+            category = case.category if case else suite.category
+            if outcome.status == "passed":
+                errors = sorted({x.status for x in obs.http if x.status is not None and x.status >= 500})
+                if errors:
+                    named = ", ".join(f"{s} Not Implemented" if s == 501 else str(s) for s in errors)
+                    add(PASSED_ON_5XX, f"passed while the server answered {named}", case, outcome.node_id,
+                        [f"{x.method} {x.path} -> {x.status}" for x in obs.http if x.status and x.status >= 500][:5])
+                # -1: assertions were not counted (pytest ran without the assertion-pass hook)
+                if obs.assertions == 0 and obs.raises_blocks == 0:
+                    add(NO_ASSERTION_RAN, "passed with zero assertions executed", case, outcome.node_id)
+            if outcome.status in ("passed", "failed") and category in config.real_infrastructure:
+                live = (any(x.host_class != "in-process" for x in obs.http) or obs.sockets_loopback
+                        or obs.sockets_other or obs.processes)
+                if not live:
+                    add(NOT_REAL, f"{category} test touched no live process or socket", case, outcome.node_id,
+                        [f"in-process {x.method} {x.path}" for x in obs.http][:5])
+                # an in-process transport is already AUD203's business when nothing live was touched
+                mocks = [m for m in obs.mocks if m != "in-process transport"] if not live else list(obs.mocks)
+                if mocks:
+                    add(MOCK_IN_REAL, f"mock in force in a {category} test: {', '.join(mocks[:3])}", case,
+                        outcome.node_id, mocks[:5])
+            for warning in obs.warnings:
+                if warning.category == "ResourceWarning":
+                    add(RESOURCE_WARNING, f"ResourceWarning: {warning.message[:120]}", case, outcome.node_id,
+                        [f"{warning.path}:{warning.line}"])
+                    break
+    for suite in suites:
+        if suite.source != "run" or not suite.outcomes:
+            continue
+        inside = sum(outcome.duration for outcome in suite.outcomes)
+        outside = suite.duration - inside
+        if outside > UNEXPLAINED_FLOOR and outside > suite.duration / 2 and is_enabled(SLOW_OUTSIDE_TESTS, config):
+            found.append(finding(
+                SLOW_OUTSIDE_TESTS.id,
+                f"suite {suite.name}: {outside:.0f}s of {suite.duration:.0f}s wall time is outside its tests "
+                f"(tests took {inside:.1f}s)",
+                path=suite.paths[0] if suite.paths else ".", line=1, test_id=None,
+                evidence=(" ".join(suite.command[:6]),) if suite.command else (), config=config))
+    return tuple(found)

@@ -1,0 +1,124 @@
+"""Rules about statements that look like checks but are not: discarded, returned, never called, unreachable."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from auditor.collect.rules.base import Hit, rule
+from auditor.collect.rules.calls import call_name
+from auditor.collect.rules.facts import TestFacts, walk
+
+_BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.ExceptHandler)
+_STOPPERS = {"skip", "fail", "xfail", "skipTest", "exit"}
+
+
+@rule(
+    "AUD127",
+    "bare-comparison",
+    "high",
+    "A comparison used as a statement is computed and thrown away: the assert was forgotten.",
+    bad="def test_status(client):\n    r = client.get('/items')\n    r.status_code == 200\n    r.json() == []\n",
+    good="def test_status(client):\n    r = client.get('/items')\n    assert r.status_code == 200\n    assert r.json() == []\n",
+)
+def bare_comparison(facts: TestFacts) -> Iterator[Hit]:
+    for node in facts.of(ast.Expr):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Compare):
+            yield node, f"result of the comparison is discarded: `{ast.unparse(node.value)}`"
+
+
+def _in_nested_def(facts: TestFacts, node: ast.AST) -> bool:
+    return any(isinstance(p, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) for p in facts.ancestors(node))
+
+
+@rule(
+    "AUD128",
+    "returned-check",
+    "high",
+    "pytest ignores a test's return value (a warning only), so a returned comparison never fails the test.",
+    bad="def test_total():\n    return total([1, 2]) == 3\n",
+    good="def test_total():\n    assert total([1, 2]) == 3\n",
+)
+def returned_check(facts: TestFacts) -> Iterator[Hit]:
+    for node in facts.of(ast.Return):
+        if isinstance(node, ast.Return) and node.value is not None and not _in_nested_def(facts, node):
+            if _verdict(node.value) and not any(m.name == "mpl_image_compare" for m in facts.test.case.markers):
+                yield node, f"the returned value is ignored by pytest: `return {ast.unparse(node.value)}`"
+
+
+_MOCK_TYPOS = {
+    "called_once_with",
+    "called_with",
+    "called_once",
+    "has_calls",
+    "not_called",
+    "any_call",
+    "assert_called_ones",
+    "has_been_called",
+    "was_called",
+    "was_called_with",
+}
+
+
+@rule(
+    "AUD129",
+    "mock-assert-noop",
+    "high",
+    "A mock 'assertion' that is never called, or a misspelt one, is an auto-created attribute: always passes.",
+    bad="def test_notifies(mailer):\n    send_welcome(mailer)\n    mailer.send.assert_called_once\n",
+    good="def test_notifies(mailer):\n    send_welcome(mailer)\n    mailer.send.assert_called_once_with('hi')\n",
+)
+def mock_assert_noop(facts: TestFacts) -> Iterator[Hit]:
+    for node in facts.of(ast.Expr, ast.Call, ast.Assert):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Attribute):
+            if node.value.attr.startswith("assert_") or node.value.attr in _MOCK_TYPOS:
+                yield node, f"`{ast.unparse(node.value)}` is never called"
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MOCK_TYPOS:
+            yield node, f"`{node.func.attr}` is not a mock assertion; a Mock accepts it silently"
+        elif isinstance(node, ast.Assert) and isinstance(node.test, ast.Attribute) and node.test.attr in _MOCK_TYPOS:
+            yield node, f"`{ast.unparse(node.test)}` is an auto-created Mock attribute, always truthy"
+
+
+def _verdict(value: ast.expr) -> bool:
+    """A returned value that reads as a pass/fail verdict (a returned figure or object is a plugin's business)."""
+    if isinstance(value, (ast.Compare, ast.BoolOp)) or (
+        isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.Not)
+    ):
+        return True
+    return isinstance(value, ast.Call) and call_name(value) in ("isinstance", "all", "any", "issubclass", "bool")
+
+
+def _stops(statement: ast.stmt) -> bool:
+    if isinstance(statement, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
+        return True
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Call)
+        and (call_name(statement.value) in _STOPPERS)
+    )
+
+
+@rule(
+    "AUD131",
+    "dead-assertion",
+    "high",
+    "A check after return, raise, pytest.skip() or pytest.fail() in the same block can never run.",
+    bad="def test_export():\n    data = export()\n    return\n    assert data == b'data'\n",
+    good="def test_export():\n    assert export() == b'data'\n",
+)
+def dead_assertion(facts: TestFacts) -> Iterator[Hit]:
+    checks = {id(c) for c in facts.checks}
+    blocks = [facts.body] + [
+        getattr(node, field)
+        for node in facts.of(*_BLOCKS)
+        for field in ("body", "orelse", "finalbody")
+        if getattr(node, field, None)
+    ]
+    for block in blocks:
+        for index, statement in enumerate(block[:-1]):
+            if _stops(statement):
+                for dead in block[index + 1 :]:
+                    if any(id(c) in checks for c in walk(dead)):
+                        yield dead, f"unreachable after line {statement.lineno}: `{ast.unparse(dead)[:60]}`"
+                        break
+                break

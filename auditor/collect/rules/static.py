@@ -1,0 +1,16 @@
+"""The static rule set: importing this module registers every AUD1xx rule that looks at a test's AST."""
+
+from __future__ import annotations
+
+from auditor.collect.rules import (  # noqa: F401 - registration
+    collection,
+    http,
+    oracle,
+    realism,
+    statements,
+    structure,
+    values,
+)
+from auditor.collect.rules.base import STATIC_RULES, StaticRule
+
+__all__ = ["STATIC_RULES", "StaticRule"]

@@ -1,0 +1,264 @@
+"""Rules about what is compared: self-written values, fixture constants, negative-only and existence-only checks."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from auditor.collect.markers import dotted
+from auditor.collect.rules.base import Hit, rule
+from auditor.collect.rules.calls import call_name
+from auditor.collect.rules.facts import TestFacts, status_of, walk
+
+_LITERALS = (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set)
+_FILE_CALLS = {
+    "write_text",
+    "write_bytes",
+    "read_text",
+    "read_bytes",
+    "Path",
+    "joinpath",
+    "open",
+    "write",
+    "read",
+    "mkdir",
+    "exists",
+    "is_file",
+}
+
+
+def _literal(node: ast.AST) -> bool:
+    return isinstance(node, _LITERALS) and all(
+        isinstance(n, (*_LITERALS, ast.Load, ast.UnaryOp, ast.USub, ast.keyword)) for n in walk(node)
+    )
+
+
+def _calls_between(facts: TestFacts, start: int, end: int) -> bool:
+    return any(start < call.lineno < end or (call.lineno == end and False) for call in facts.calls)
+
+
+@rule(
+    "AUD117",
+    "self-fulfilling",
+    "medium",
+    "The test asserts on a value it set itself a moment ago (a literal, a mock's return_value, a file it wrote).",
+    bad="def test_env(monkeypatch):\n    settings = {'debug': True}\n    assert settings['debug'] == True\n",
+    good="def test_env(monkeypatch):\n    monkeypatch.setenv('APP_DEBUG', '1')\n    assert load_settings()['debug'] is True\n",
+)
+def self_fulfilling(facts: TestFacts) -> Iterator[Hit]:
+    if not facts.asserts or len(facts.asserts) != len(facts.checks):
+        return
+    assigned, mocked = _literal_bindings(facts)
+    if not assigned and not mocked:
+        yield from _write_then_read(facts)
+        return
+    passed = {
+        n.id
+        for call in facts.calls
+        for arg in [*call.args, *(k.value for k in call.keywords)]
+        for n in walk(arg)
+        if isinstance(n, ast.Name)
+    }
+    hits = [_self_fulfilled(facts, node, assigned, mocked, passed) for node in facts.asserts]
+    if all(hits):
+        yield facts.asserts[0], hits[0]  # type: ignore[misc]
+        return
+    yield from _write_then_read(facts)
+
+
+def _literal_bindings(facts: TestFacts) -> tuple[dict[str, int], dict[str, int]]:
+    """Names/subscripts set to literals (attributes excluded: a property may transform), and mocked calls."""
+    assigned: dict[str, int] = {}
+    mocked: dict[str, int] = {}
+    for node in facts.of(ast.Assign):
+        if isinstance(node, ast.Assign) and _literal(node.value):
+            for target in node.targets:
+                text = ast.unparse(target)
+                if ".return_value" in text:
+                    mocked[text.split(".return_value")[0]] = node.lineno
+                elif isinstance(target, ast.Name):
+                    assigned[text] = node.lineno
+                elif (
+                    isinstance(target, ast.Subscript)
+                    and isinstance(target.value, ast.Name)
+                    and (target.value.id in assigned)
+                ):
+                    # Only into a container the test built as a literal: setting an item on an object
+                    # the code under test returned is how a test checks that the object accepts it.
+                    assigned[text] = node.lineno
+        elif (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and call_name(node.value) in ("Mock", "MagicMock", "AsyncMock")
+            and any(k.arg == "return_value" for k in node.value.keywords)
+        ):
+            for target in node.targets:
+                mocked[ast.unparse(target)] = node.lineno
+    return assigned, mocked
+
+
+def _self_fulfilled(
+    facts: TestFacts, node: ast.Assert, assigned: dict[str, int], mocked: dict[str, int], passed: set[str]
+) -> str | None:
+    test = node.test
+    if not isinstance(test, ast.Compare):
+        return None
+    sides = [test.left, *test.comparators]
+    for side in sides:
+        text = ast.unparse(side)
+        base = text.split("[")[0].split(".")[0]
+        key = text if text in assigned else base if base in assigned else None
+        if key and assigned[key] < node.lineno and not _calls_between(facts, assigned[key], node.lineno):
+            if base not in passed and any(_literal(other) for other in sides if other is not side):
+                return f"`{text}` was set to a literal on line {assigned[key]} and is compared with one"
+        if isinstance(side, ast.Call) or (isinstance(side, ast.Attribute) and isinstance(side.value, ast.Call)):
+            call = side if isinstance(side, ast.Call) else side.value
+            target = dotted(call.func)  # type: ignore[union-attr]
+            if target in mocked and mocked[target] < node.lineno:
+                return f"asserts the return_value configured on `{target}` (line {mocked[target]})"
+    return None
+
+
+def _write_then_read(facts: TestFacts) -> Iterator[Hit]:
+    names = {call_name(call) for call in facts.calls}
+    if not names or not names <= _FILE_CALLS | {"str", "len"}:
+        return
+    writes = {
+        dotted(c.func.value)
+        for c in facts.calls
+        if isinstance(c.func, ast.Attribute) and c.func.attr.startswith("write")
+    }
+    reads = {
+        dotted(c.func.value)
+        for c in facts.calls
+        if isinstance(c.func, ast.Attribute) and c.func.attr.startswith("read")
+    }
+    if writes & reads and facts.asserts:
+        yield facts.asserts[0], "reads back the file the test itself wrote; no code under test runs"
+
+
+def _literal_fixture(facts: TestFacts, name: str) -> bool:
+    for fixture in facts.index.fixtures_named(name):
+        values = [n.value for n in walk(fixture) if isinstance(n, (ast.Return, ast.Yield)) and n.value is not None]
+        if values and all(_literal(v) for v in values):
+            return True
+    return False
+
+
+@rule(
+    "AUD118",
+    "fixture-value-only",
+    "medium",
+    "The test only asserts on a fixture that returns a constant: it tests the fixture, not the code.",
+    bad="@pytest.fixture\ndef user():\n    return {'name': 'ada'}\n\n\ndef test_user_name(user):\n"
+    "    assert user['name'] == 'ada'\n",
+    good="@pytest.fixture\ndef user():\n    return {'name': 'ada'}\n\n\ndef test_greeting(user):\n"
+    "    assert greet(user) == 'Hello, ada'\n",
+)
+def fixture_value_only(facts: TestFacts) -> Iterator[Hit]:
+    if not facts.body or not all(isinstance(s, ast.Assert) for s in facts.body):
+        return
+    allowed = {"len", "sorted", "set", "list", "type", "isinstance", "str", "int"}
+    if any(call_name(c) not in allowed for c in facts.calls):
+        return
+    names = {n.id for a in facts.asserts for n in walk(a) if isinstance(n, ast.Name)} - allowed
+    fixtures = set(facts.test.case.fixtures)
+    if names and names <= fixtures and all(_literal_fixture(facts, name) for name in names):
+        yield facts.asserts[0], f"only the constant fixture(s) {', '.join(sorted(names))} are checked"
+
+
+_OUTPUT_WORDS = (
+    "text",
+    "content",
+    "body",
+    "output",
+    "stdout",
+    "stderr",
+    "html",
+    "reply",
+    "answer",
+    "result",
+    "json",
+    "message",
+    "out",
+)
+
+
+def _negative(test: ast.expr) -> bool:
+    """``"error" not in <output>`` or ``<output> != ""``: says what an output is not."""
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1 or status_of(test.left):
+        return False
+    op, right = test.ops[0], test.comparators[0]
+    if isinstance(op, ast.NotIn):
+        container = ast.unparse(right).lower()
+        return (
+            isinstance(test.left, ast.Constant)
+            and any(word in container for word in _OUTPUT_WORDS)
+            and ("header" not in container)
+        )
+    if isinstance(op, ast.NotEq):
+        constant = right if isinstance(right, ast.Constant) else test.left
+        return isinstance(constant, ast.Constant) and constant.value in ("", None, b"", 0)
+    return False
+
+
+@rule(
+    "AUD119",
+    "negative-only",
+    "medium",
+    "Every check only says what the result is not ('error' not in text): almost any wrong answer passes.",
+    bad="def test_chat(client):\n    r = client.post('/chat', json={'q': 'hi'})\n    assert 'error' not in r.text\n",
+    good="def test_chat(client):\n    r = client.post('/chat', json={'q': 'hi'})\n    assert r.json()['answer'] == 'hello'\n",
+)
+def negative_only(facts: TestFacts) -> Iterator[Hit]:
+    if facts.asserts and len(facts.asserts) == len(facts.checks) and all(_negative(a.test) for a in facts.asserts):
+        yield facts.asserts[0], f"only negative checks: `{ast.unparse(facts.asserts[0].test)}`"
+
+
+def _existence(facts: TestFacts, test: ast.expr) -> bool:
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        op, right = test.ops[0], test.comparators[0]
+        if isinstance(op, ast.IsNot) and isinstance(right, ast.Constant) and right.value is None:
+            return True
+        if isinstance(test.left, ast.Call) and call_name(test.left) == "len" and isinstance(right, ast.Constant):
+            return (isinstance(op, ast.Gt) and right.value == 0) or (
+                isinstance(op, (ast.GtE, ast.NotEq)) and right.value in (0, 1)
+            )
+        return False
+    if isinstance(test, ast.Call):
+        return call_name(test) in ("json", "len") or (isinstance(test.func, ast.Attribute) and test.func.attr == "json")
+    if isinstance(test, ast.Attribute):
+        return (
+            test.attr in ("text", "content", "body")
+            and isinstance(test.value, ast.Name)
+            and test.value.id in facts.responses
+        )
+    if isinstance(test, ast.Name):
+        return any(
+            isinstance(n, ast.Assign)
+            and isinstance(n.value, ast.Call)
+            and call_name(n.value) == "json"
+            and any(isinstance(t, ast.Name) and t.id == test.id for t in n.targets)
+            for n in facts.of(ast.Assign)
+        )
+    return False
+
+
+@rule(
+    "AUD137",
+    "existence-only",
+    "medium",
+    "Every check only says a value exists (is not None, non-empty); any wrong but non-empty answer passes.",
+    bad="def test_models(client):\n    data = client.get('/v1/models').json()\n    assert data is not None\n"
+    "    assert len(data['data']) > 0\n",
+    good="def test_models(client):\n    data = client.get('/v1/models').json()\n"
+    "    assert [m['id'] for m in data['data']] == ['tiny']\n",
+    superseded_by=("AUD105", "AUD108"),
+)
+def existence_only(facts: TestFacts) -> Iterator[Hit]:
+    if (
+        facts.asserts
+        and len(facts.asserts) == len(facts.checks)
+        and all(_existence(facts, a.test) for a in facts.asserts)
+    ):
+        yield facts.asserts[0], f"only existence is checked: `{ast.unparse(facts.asserts[0].test)}`"

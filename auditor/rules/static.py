@@ -1,8 +1,0 @@
-"""The static rule set: importing this module registers every AUD1xx rule that looks at a test's AST."""
-
-from __future__ import annotations
-
-from auditor.rules import collection, http, oracle, realism, statements, structure, values  # noqa: F401 - registration
-from auditor.rules.base import STATIC_RULES, StaticRule
-
-__all__ = ["STATIC_RULES", "StaticRule"]

@@ -1,0 +1,10 @@
+"""Stage 2, run: run each suite under pytest with the auditor's plugin and observe what each test did.
+
+In: the inventory and the suite settings. Out: one :class:`~auditor.model.SuiteResult` per suite (an
+:class:`~auditor.model.Outcome` per test with its :class:`~auditor.model.Observation`: HTTP exchanges,
+assertions, warnings), or the same read from existing result files (``imported``).
+
+The pytest plugin (``plugin``, the ``pytest11`` entry point) hosts both observation (``recorder``,
+``intercept``) and sabotage (``sabotage``, ``sabotage_http``, ``probe_hooks``), so sabotage sits here, below the
+probe stage that plans it. ``plugin`` imports nothing else of the auditor until ``--audit`` is given.
+"""

@@ -1,0 +1,210 @@
+"""The auditor's pytest plugin: inert unless ``--audit``, ``--audit-sabotage`` or ``--audit-probe`` is given.
+
+With ``--audit`` it records, per test, what the test really did (HTTP exchanges and their statuses,
+sockets, processes, files written, mocks in force, assertions executed, pytest.raises blocks,
+warnings, phase durations) as an :class:`~auditor.model.Observation`, and puts it in
+pytest-json-report's ``metadata["auditor"]``. ``--audit-stream=PATH`` also appends one JSON line per
+test as it starts and finishes (flushed at once), so results survive a timeout or a crash.
+``--audit-sabotage=MODE`` rewrites HTTP responses during each test's call phase only.
+
+``--audit-probe=PLAN`` (written by ``auditor probe``) runs each planned test once per sabotage mode instead
+of once, in the same session (session fixtures such as a live server are shared), and appends one
+``{"event": "probe", ...}`` line per test and mode to the plan's stream file: killed, survived, error, or
+``n/a`` when the mode found nothing to sabotage.
+
+Assertions are counted through ``pytest_assertion_pass``, which pytest calls only when the test
+modules were rewritten with ``-o enable_assertion_pass_hook=true``; without it they are reported as
+``-1`` (not counted), never as 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any
+
+import pytest
+
+_STATE_KEY = "_auditor_hooks"
+SABOTAGE_ENV = "AUDITOR_SABOTAGE"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register the ``--audit`` options."""
+    group = parser.getgroup("auditor", "test-validity auditor")
+    group.addoption("--audit", action="store_true", default=False, help="record what each test really did")
+    group.addoption("--audit-stream", default=None, metavar="PATH",
+                    help="append one JSON line per test to PATH as it runs (implies --audit)")
+    group.addoption("--audit-sabotage", default=None, metavar="MODE",
+                    help=f"sabotage HTTP responses during each test's call phase (env {SABOTAGE_ENV})")
+    group.addoption("--audit-probe", default=None, metavar="PLAN",
+                    help="run the tests of a probe plan (JSON from `auditor probe`) once per sabotage mode")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Install the recorder only when asked (the plugin is loaded into every pytest run)."""
+    plan = config.getoption("audit_probe")
+    if plan:
+        from auditor.run.probe_hooks import ProbeHooks
+
+        config.pluginmanager.register(ProbeHooks.from_plan(plan), "auditor-probe")
+        return
+    sabotage_name = config.getoption("audit_sabotage") or os.environ.get(SABOTAGE_ENV) or None
+    stream = config.getoption("audit_stream")
+    if not (config.getoption("audit") or stream or sabotage_name):
+        return
+    from auditor.run.recorder import Recorder
+
+    mode = _load_sabotage(sabotage_name, config.rootpath) if sabotage_name else None
+    recorder = Recorder(count_assertions=bool(config.getini("enable_assertion_pass_hook")))
+    recorder.install()
+    hooks = _AuditHooks(recorder, stream, mode, sabotage_name)
+    setattr(config, _STATE_KEY, hooks)
+    config.pluginmanager.register(hooks, "auditor-hooks")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the recorder's patches and close the stream file."""
+    hooks = getattr(config, _STATE_KEY, None)
+    if hooks is not None:
+        hooks.close()
+        hooks.recorder.uninstall()
+
+
+def _load_sabotage(name: str, rootpath: Any) -> Any:
+    from auditor.run.sabotage import BUILTIN_MODES, get_mode
+
+    try:
+        probes = ()
+        if name not in BUILTIN_MODES:  # a user-defined mode: [tool.auditor.probes] of the project
+            from auditor.config import read_config
+
+            probes = read_config(rootpath).probes
+        return get_mode(name, probes)
+    except Exception as exc:  # noqa: BLE001 - any refusal of the mode is the user's usage error, in one line
+        raise pytest.UsageError(f"--audit-sabotage={name}: {exc}") from None
+
+
+class _AuditHooks:
+    """Hooks that exist only while auditing."""
+
+    def __init__(self, recorder: Any, stream_path: str | None, mode: Any, mode_name: str | None) -> None:
+        self.recorder = recorder
+        self.mode = mode
+        self.mode_name = mode_name
+        self._reports: dict[str, Any] = {}
+        self._metadata: dict[str, Any] | None = None
+        self._stream_lock = threading.Lock()
+        # line-buffered append: each line reaches the file (and survives a kill -9) as soon as it is written
+        self._stream = open(stream_path, "a", encoding="utf-8", buffering=1) if stream_path else None  # noqa: SIM115
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def _emit(self, record: dict[str, Any]) -> None:
+        if self._stream is None:
+            return
+        with self._stream_lock:
+            self._stream.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self._emit({"event": "collected", "count": len(session.items), "pid": os.getpid()})
+
+    # tryfirst: be outside pytest's own warnings wrapper, which reports a test's warnings only as it exits
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None):
+        self._emit({"event": "start", "nodeid": item.nodeid, "pid": os.getpid()})
+        self._reports = {}
+        self._metadata = None
+        self.recorder.start(item.nodeid)
+        try:
+            yield
+        finally:
+            self.recorder.stop()
+        record = _finished(item.nodeid, self._reports, self.recorder)
+        if self._metadata is not None:
+            # Same object pytest-json-report holds (in-process runs): give it the final figures and warnings.
+            self._metadata.update(record["observation"])
+        self._emit(record)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item):
+        if self.mode is None:
+            yield
+            return
+        from auditor.run import intercept
+
+        intercept.set_sabotage(self.mode)
+        try:
+            yield
+        finally:
+            intercept.set_sabotage(None)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        self.recorder.phase(call.when, call.duration)
+        outcome = yield
+        self._reports[call.when] = outcome.get_result()
+
+    def pytest_assertion_pass(self, item: pytest.Item, lineno: int, orig: str, expl: str) -> None:
+        self.recorder.assertion()
+
+    def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str, location: Any) -> None:
+        if when == "runtest":
+            self.recorder.warning(nodeid, warning_message)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_json_runtest_metadata(self, item: pytest.Item, call: pytest.CallInfo) -> dict[str, Any]:
+        if call.when != "teardown":
+            return {}
+        from auditor.serialize import to_dict
+
+        # Exchanges still streaming are measured up to now; the stream file gets the final figures.
+        data = to_dict(self.recorder.observation())
+        if self.mode_name:
+            data["sabotage"] = self.mode_name
+        self._metadata = data
+        return {"auditor": data}
+
+
+def _finished(nodeid: str, reports: dict[str, Any], recorder: Any) -> dict[str, Any]:
+    """The stream record of one finished test, with the outcome pytest-json-report would give it."""
+    from auditor.serialize import to_dict
+
+    outcome, reason = _outcome(reports)
+    return {
+        "event": "finished",
+        "nodeid": nodeid,
+        "outcome": outcome,
+        "reason": reason,
+        "duration": sum(getattr(r, "duration", 0.0) for r in reports.values()),
+        "observation": to_dict(recorder.observation()),
+    }
+
+
+def _outcome(reports: dict[str, Any]) -> tuple[str, str | None]:
+    setup, call, teardown = reports.get("setup"), reports.get("call"), reports.get("teardown")
+    if setup is not None and setup.failed:
+        return "error", None
+    if setup is not None and setup.skipped:
+        return "skipped", _skip_reason(setup)
+    if call is not None:
+        if hasattr(call, "wasxfail"):
+            return ("xfailed" if call.skipped else "xpassed"), call.wasxfail or None
+        if call.skipped:
+            return "skipped", _skip_reason(call)
+        if call.failed:
+            return "failed", None
+    if teardown is not None and teardown.failed:
+        return "error", None
+    return ("passed", None) if call is not None else ("error", None)
+
+
+def _skip_reason(report: Any) -> str | None:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return None

@@ -1,0 +1,117 @@
+"""View-models: small, already-formatted records that every report renders from the audit.
+
+Templates and terminal tables receive these, never the raw :class:`~auditor.model.Audit`,
+so no template computes anything and every format shows the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from auditor.model import CATEGORIES, SEVERITIES, Audit, Finding, Score, Tally
+from auditor.status.evidence import TestEvidence
+
+CATEGORY_LABELS = {
+    "smoke": "Smoke",
+    "e2e": "E2E",
+    "stress": "Stress",
+    "benchmarks": "Benchmarks",
+    "unit": "Unit",
+    "other": "Other",
+    "total": "Total",
+}
+
+INFRA_LABELS = {"yes": "Yes", "no": "No", "partial": "Partial", "not observed": "Not observed", "n/a": "n/a"}
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    """One row of the test quality assessment matrix."""
+
+    category: str
+    label: str
+    created: int
+    run: int
+    passed: int
+    infrastructure: str
+    quality: str
+    kill_rate: str
+    #: "ok" | "warn" | "bad" | "unknown": how the row should be coloured.
+    tone: str
+    is_total: bool = False
+
+
+def category_label(category: str) -> str:
+    """Display name of a category."""
+    return CATEGORY_LABELS.get(category, category.title())
+
+
+def format_score(score: Score | None) -> str:
+    """``"6.2/10"``, or ``"unknown"`` when nothing ran to judge."""
+    if score is None or score.value is None:
+        return "unknown"
+    return f"{score.value:g}/10"
+
+
+def format_rate(rate: float | None) -> str:
+    """A 0-1 rate as a whole percentage, or an em dash when not measured."""
+    return "—" if rate is None else f"{rate:.0%}"
+
+
+def tone(score: Score | None, tally: Tally) -> str:
+    """Colour class of a row: bad when tests never ran or the score is low."""
+    if score is None or score.value is None:
+        return "unknown" if tally.created else "ok"
+    if tally.run < tally.created or score.value < 5:
+        return "bad" if score.value < 5 else "warn"
+    return "ok" if score.value >= 8 else "warn"
+
+
+def matrix_rows(audit: Audit) -> tuple[MatrixRow, ...]:
+    """Rows in canonical category order, total last."""
+    scores = {s.category: s for s in audit.scores}
+    order = {name: index for index, name in enumerate((*CATEGORIES, "total"))}
+    rows = []
+    for tally in sorted(audit.tallies, key=lambda t: order.get(t.category, len(order) - 1)):
+        score = scores.get(tally.category)
+        rows.append(
+            MatrixRow(
+                category=tally.category,
+                label=category_label(tally.category),
+                created=tally.created,
+                run=tally.run,
+                passed=tally.passed,
+                infrastructure=INFRA_LABELS.get(tally.real_infrastructure, tally.real_infrastructure),
+                quality=format_score(score),
+                kill_rate=format_rate(score.kill_rate if score else None),
+                tone=tone(score, tally),
+                is_total=tally.category == "total",
+            )
+        )
+    return tuple(rows)
+
+
+def top_findings(findings: Sequence[Finding], limit: int | None = 10) -> tuple[Finding, ...]:
+    """Findings most worth reading first: by severity, runtime/probe evidence before static."""
+    origin_rank = {"probe": 0, "runtime": 1, "static": 2, "scan": 3}
+    ranked = sorted(
+        findings,
+        key=lambda f: (SEVERITIES.index(f.severity) if f.severity in SEVERITIES else 9, origin_rank.get(f.origin, 9), f.path, f.line, f.rule),
+    )
+    return tuple(ranked if limit is None else ranked[:limit])
+
+
+def severity_counts(findings: Sequence[Finding]) -> dict[str, int]:
+    """Findings per severity, every severity present (zero when none)."""
+    return {level: sum(f.severity == level for f in findings) for level in SEVERITIES}
+
+
+def location(finding: Finding) -> str:
+    """``path:line`` of a finding."""
+    return f"{finding.path}:{finding.line}" if finding.line else finding.path
+
+
+def never_ran(evidence: Sequence[TestEvidence]) -> tuple[TestEvidence, ...]:
+    """Tests that did not execute, in id order."""
+    return tuple(sorted((e for e in evidence if not e.ran), key=lambda e: e.node_id))
