@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from auditor.collect.claims import claims_of
 from auditor.collect.markers import dotted
 from auditor.collect.module import TestNode
 from auditor.collect.pytest_settings import PytestSettings
@@ -83,6 +84,11 @@ class TestFacts:
         while current is not None and current is not self.node:
             yield current
             current = self.parents.get(id(current))
+
+    @cached_property
+    def claims(self) -> frozenset[str]:
+        """What the test claims, from its name and docstring (:mod:`auditor.collect.claims`)."""
+        return claims_of(self.node)
 
     @cached_property
     def calls(self) -> list[ast.Call]:
