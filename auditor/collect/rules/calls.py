@@ -89,7 +89,7 @@ def is_check_call(call: ast.Call, index: HelperIndex | None, depth: int = 0) -> 
         return False
     bare = name.lstrip("_").lower()
     # `test_helper(...)` runs another test's checks; `TestClient(app)` only builds a client.
-    runs_a_test = bare == "test" or bare.startswith("test_")
+    runs_a_test = bare.startswith("test_")
     if name in CHECK_CALLS or name in CHECK_CONTEXTS or bare.startswith(CHECK_PREFIXES) or runs_a_test:
         return True
     if name in ("run", "check_call", "check_output") and any(

@@ -124,7 +124,15 @@ class TestFacts:
         """Asserts, raise statements, checking calls and checking ``with`` blocks."""
         found: list[ast.AST] = [*self.asserts]
         found += self.of(ast.Raise)
-        found += [call for call in self.calls if is_check_call(call, self.index)]
+        # A function the test defines itself is walked with it: its asserts are already here, and a project
+        # helper of the same name elsewhere says nothing about it.
+        local = {n.name for n in self.of(ast.FunctionDef, ast.AsyncFunctionDef) if n is not self.node}
+        found += [
+            call
+            for call in self.calls
+            if not (isinstance(call.func, ast.Name) and call.func.id in local)
+            and is_check_call(call, self.index if self._may_be_helper(call) else None)
+        ]
         if self.test.classes:
             own = {s.name for cls in self.test.classes for s in cls.body if isinstance(s, ast.FunctionDef)}
             for call in self.calls:
@@ -132,6 +140,22 @@ class TestFacts:
                     if self.index.helper_checks(call_name(call)):
                         found.append(call)
         return found
+
+    def _may_be_helper(self, call: ast.Call) -> bool:
+        """A call that can reach a project helper: ``helper()`` or ``module.helper()``, not ``loop.close()``."""
+        if isinstance(call.func, ast.Name):
+            return True
+        root = call.func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name):
+            return False
+        if root.id in self.imported_from:
+            return True
+        return any(
+            isinstance(statement, ast.Import) and any((a.asname or a.name.split(".")[0]) == root.id for a in statement.names)
+            for statement in self.test.module.tree.body
+        )
 
     @cached_property
     def responses(self) -> dict[str, ast.Call]:
