@@ -150,12 +150,22 @@ class TestFacts:
             root = root.value
         if not isinstance(root, ast.Name):
             return False
-        if root.id in self.imported_from:
-            return True
-        return any(
-            isinstance(statement, ast.Import) and any((a.asname or a.name.split(".")[0]) == root.id for a in statement.names)
-            for statement in self.test.module.tree.body
-        )
+        return root.id in self.imported_from or root.id in self.imported_modules
+
+    @property
+    def imported_modules(self) -> set[str]:
+        """Names bound by the test module's plain ``import`` statements."""
+        tree = self.test.module.tree
+        result: set[str] | None = getattr(tree, "_auditor_imported_modules", None)
+        if result is None:  # once per module, not once per test
+            result = {
+                alias.asname or alias.name.split(".")[0]
+                for statement in tree.body
+                if isinstance(statement, ast.Import)
+                for alias in statement.names
+            }
+            tree._auditor_imported_modules = result  # type: ignore[attr-defined]
+        return result
 
     @cached_property
     def responses(self) -> dict[str, ast.Call]:
