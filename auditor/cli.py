@@ -232,7 +232,7 @@ def scan_command(
     output_format: str = typer.Option("table", "--format", help="table (rich summary) or json (an Audit with cases and findings)."),
     output: str = typer.Option(None, "--output", "-o", help="Write the JSON to FILE instead of stdout (with --format json)."),
     fail_on: str = typer.Option("high", "--fail-on", help="Exit 1 when a finding is at or above: high, medium, low or none."),
-    root: str = typer.Option(".", "--root", help="Project root (where pyproject.toml is)."),
+    root: str = typer.Option(None, "--root", help="Project root (default: the nearest folder above the first path that holds pyproject.toml, else that path)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Ignore and do not write .auditor_cache."),
 ) -> int:
     """Inventory the tests without running them and report weak tests (exit 1 on findings at/above --fail-on)."""
@@ -241,7 +241,7 @@ def scan_command(
 
     from auditor.collect.inventory import paused_gc
     from auditor.collect.scan import scan, scan_audit
-    from auditor.config import read_config
+    from auditor.config import project_root, read_config
     from auditor.exceptions import ConfigError
     from auditor.report.scan import print_scan
     from auditor.serialize import dumps
@@ -250,10 +250,15 @@ def scan_command(
         raise ConfigError(f"--format: {output_format!r} is not one of table, json")
     if fail_on not in _FAIL_LEVELS:
         raise ConfigError(f"--fail-on: {fail_on!r} is not one of {', '.join(_FAIL_LEVELS)}")
-    config = read_config(root)
+    # Paths are typed relative to where the user stands; the project they belong to is the root.
+    targets = [str(Path(p).resolve()) for p in paths or ()]
+    for target in targets:
+        if not Path(target).exists():
+            raise ConfigError(f"{target}: no such file or folder")
+    config = read_config(root if root is not None else project_root(targets[0] if targets else "."))
     started = time.perf_counter()
     with paused_gc():  # thousands of parsed modules stay alive until exit; GC passes over them cost seconds
-        inventory, findings = scan(config, list(paths or ()), cache=not no_cache)
+        inventory, findings = scan(config, targets, cache=not no_cache)
         seconds = time.perf_counter() - started
         text = dumps(scan_audit(config, inventory, findings, seconds=seconds)) if output_format == "json" else ""
     if output_format == "json":

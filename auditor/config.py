@@ -148,6 +148,16 @@ _TOP_KEYS = {f.name for f in dataclasses.fields(AuditConfig)} - {"root", "suites
 _TOP_KEYS |= {"suites", "probes", "status", "sprint", "gate"}
 
 
+def project_root(path: Path | str) -> Path:
+    """The project a path belongs to: the nearest folder at or above it holding pyproject.toml, else the path's folder."""
+    start = Path(path).resolve()
+    start = start if start.is_dir() else start.parent
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return start
+
+
 def read_config(root: Path | str = ".", *, pyproject: Path | None = None, **overrides: Any) -> AuditConfig:
     """Build the configuration for the project at ``root``.
 

@@ -117,3 +117,22 @@ def test_cache_answers_an_unchanged_tree_and_notices_an_edit(project: Path, tmp_
     weak.write_text(weak.read_text().replace("(200, 501)", "(200,)"))
     assert main([*base, str(third)]) == 0
     assert [f.rule for f in read_audit(third).findings] == ["AUD104", "AUD104"]
+
+
+def test_scanning_a_project_from_elsewhere_roots_it_at_its_pyproject(project: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    out = tmp_path / "scan.json"
+    tests_dir = next(p for p in project.iterdir() if p.is_dir() and p.name.startswith("test"))
+    assert main(["scan", str(tests_dir), "--format", "json", "--fail-on", "none", "--output", str(out)]) == 0
+    audit = json.loads(out.read_text())
+    assert audit["root"] == str(project.resolve())
+    assert audit["cases"] and all(not case["path"].startswith("/") for case in audit["cases"])
+    assert (project / ".auditor_cache").is_dir() and not (elsewhere / ".auditor_cache").exists()
+
+
+def test_scanning_a_path_that_does_not_exist_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scan", str(tmp_path / "nope")]) == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0

@@ -88,7 +88,9 @@ def is_check_call(call: ast.Call, index: HelperIndex | None, depth: int = 0) -> 
     if not name:
         return False
     bare = name.lstrip("_").lower()
-    if name in CHECK_CALLS or name in CHECK_CONTEXTS or bare.startswith(CHECK_PREFIXES) or bare.startswith("test"):
+    # `test_helper(...)` runs another test's checks; `TestClient(app)` only builds a client.
+    runs_a_test = bare.startswith("test_")
+    if name in CHECK_CALLS or name in CHECK_CONTEXTS or bare.startswith(CHECK_PREFIXES) or runs_a_test:
         return True
     if name in ("run", "check_call", "check_output") and any(
         k.arg == "check" and isinstance(k.value, ast.Constant) and k.value.value is True for k in call.keywords

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from auditor.collect.claims import claims_of
 from auditor.collect.markers import dotted
 from auditor.collect.module import TestNode
 from auditor.collect.pytest_settings import PytestSettings
@@ -85,6 +86,11 @@ class TestFacts:
             current = self.parents.get(id(current))
 
     @cached_property
+    def claims(self) -> frozenset[str]:
+        """What the test claims, from its name and docstring (:mod:`auditor.collect.claims`)."""
+        return claims_of(self.node)
+
+    @cached_property
     def calls(self) -> list[ast.Call]:
         """Every call in the body."""
         return self.of(ast.Call)  # type: ignore[return-value]
@@ -118,7 +124,15 @@ class TestFacts:
         """Asserts, raise statements, checking calls and checking ``with`` blocks."""
         found: list[ast.AST] = [*self.asserts]
         found += self.of(ast.Raise)
-        found += [call for call in self.calls if is_check_call(call, self.index)]
+        # A function the test defines itself is walked with it: its asserts are already here, and a project
+        # helper of the same name elsewhere says nothing about it.
+        local = {n.name for n in self.of(ast.FunctionDef, ast.AsyncFunctionDef) if n is not self.node}
+        found += [
+            call
+            for call in self.calls
+            if not (isinstance(call.func, ast.Name) and call.func.id in local)
+            and is_check_call(call, self.index if self._may_be_helper(call) else None)
+        ]
         if self.test.classes:
             own = {s.name for cls in self.test.classes for s in cls.body if isinstance(s, ast.FunctionDef)}
             for call in self.calls:
@@ -126,6 +140,32 @@ class TestFacts:
                     if self.index.helper_checks(call_name(call)):
                         found.append(call)
         return found
+
+    def _may_be_helper(self, call: ast.Call) -> bool:
+        """A call that can reach a project helper: ``helper()`` or ``module.helper()``, not ``loop.close()``."""
+        if isinstance(call.func, ast.Name):
+            return True
+        root = call.func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name):
+            return False
+        return root.id in self.imported_from or root.id in self.imported_modules
+
+    @property
+    def imported_modules(self) -> set[str]:
+        """Names bound by the test module's plain ``import`` statements."""
+        tree = self.test.module.tree
+        result: set[str] | None = getattr(tree, "_auditor_imported_modules", None)
+        if result is None:  # once per module, not once per test
+            result = {
+                alias.asname or alias.name.split(".")[0]
+                for statement in tree.body
+                if isinstance(statement, ast.Import)
+                for alias in statement.names
+            }
+            tree._auditor_imported_modules = result  # type: ignore[attr-defined]
+        return result
 
     @cached_property
     def responses(self) -> dict[str, ast.Call]:

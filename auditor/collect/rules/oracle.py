@@ -33,6 +33,8 @@ def no_assertion(facts: TestFacts) -> Iterator[Hit]:
         and not facts.checks
         and "benchmark" not in facts.test.case.fixtures
         and not records_measurement(facts)
+        # Not raising is the whole claim of `test_close_twice_does_not_raise` or `test_template_is_hashable`.
+        and "does-not-raise" not in facts.claims
     ):
         yield facts.node, f"{facts.node.name} has no assertion and calls no checking helper"
 
@@ -84,14 +86,52 @@ def _tautology(test: ast.expr) -> str | None:
     good="def test_parse():\n    result = parse('1')\n    assert result == [1]\n",
 )
 def tautology(facts: TestFacts) -> Iterator[Hit]:
+    alone = len(facts.checks) == 1
     for node in facts.asserts:
         why = _tautology(node.test)
-        if why == "a value compared with itself" and isinstance(node.test.ops[0], ast.Eq) and len(facts.checks) > 1:  # type: ignore[attr-defined]
+        if why == "a value compared with itself" and isinstance(node.test.ops[0], ast.Eq) and not alone:  # type: ignore[attr-defined]
             continue  # among other checks, `obj == obj` is usually a test of a custom __eq__
+        if why in _USELESS_BESIDE_CHECKS and not alone:
+            continue  # a redundant line beside real checks: the test still checks its claim
         if why is None and isinstance(node.test, ast.Compare) and isinstance(node.test.left, ast.Name):
             why = _bound_never_none(facts, node.test)
+            if why and not alone:
+                continue
+        if why is None and isinstance(node.test, ast.Call) and call_name(node.test) == "isinstance" and alone:
+            why = _own_construction(facts, node.test.args)
         if why:
             yield node, f"always true ({why}): `{ast.unparse(node.test)}`"
+    if alone:
+        for call in facts.calls:
+            if call_name(call) == "assertIsInstance" and (why := _own_construction(facts, call.args)):
+                yield call, f"always true ({why}): `{ast.unparse(call)}`"
+
+
+#: Always-true lines that are harmless next to real checks (``assert obj is not None`` before comparing it).
+_USELESS_BESIDE_CHECKS = ("a constructor never returns None", "a literal is never None")
+
+
+def _own_construction(facts: TestFacts, args: list[ast.expr]) -> str | None:
+    """``isinstance(x, C)`` where ``x`` was just built by calling ``C(...)`` (in the test or its class's setUp)."""
+    if len(args) != 2 or not isinstance(args[1], (ast.Name, ast.Attribute)):
+        return None
+    cls = dotted(args[1]).split(".")[-1]
+    target = ast.unparse(args[0])
+    scopes: list[ast.AST] = [facts.node]
+    for klass in facts.test.classes:
+        scopes.extend(f for f in klass.body if isinstance(f, ast.FunctionDef) and f.name in _SETUPS)
+    values = [
+        node.value
+        for scope in scopes
+        for node in walk(scope)
+        if isinstance(node, ast.Assign) and any(ast.unparse(t) == target for t in node.targets)
+    ]
+    if len(values) == 1 and isinstance(values[0], ast.Call) and call_name(values[0]) == cls:
+        return f"it was just built by {cls}()"
+    return None
+
+
+_SETUPS = ("setUp", "setup_method", "setup", "asyncSetUp")
 
 
 def _bound_never_none(facts: TestFacts, test: ast.Compare) -> str | None:

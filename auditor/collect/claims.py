@@ -1,0 +1,81 @@
+"""What a test claims, read from its name and docstring: the subject a weakness must be judged against.
+
+A construct is weak only relative to a claim. A test with no assertion is weak when it claims a result
+(``test_create_order``) and right when its claim is that nothing raises (``test_close_twice_does_not_raise``,
+``test_template_is_hashable``); "only checks the value exists" is weak for a content claim and right for
+``test_public_names_are_importable``. Claims here are static, from words alone; the run stage adds what a
+test actually read (issue #16) on top of the same vocabulary.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+#: Every claim kind the auditor knows, static or observed.
+CLAIM_KINDS = (
+    "does-not-raise",  # the claim is that the code runs without an exception
+    "existence",  # a name, attribute, resource or import is present
+    "type",  # the result's type or class
+    "status",  # a status / error contract (404 for an unknown route)
+    "liveness",  # the system is up / still answers
+    "timing",  # a latency, duration or speed bound
+    "content",  # the default: what the code returns or does
+)
+
+# Word sequences (from the test's name) that state the claim. Names are split on "_" and case changes.
+_NAME_PHRASES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "does-not-raise": (
+        ("not", "raise"), ("no", "raise"), ("doesnt", "raise"), ("dont", "raise"), ("never", "raises"),
+        ("not", "fail"), ("doesnt", "fail"), ("no", "error"), ("no", "errors"), ("no", "exception"),
+        ("without", "error"), ("without", "errors"), ("without", "exception"), ("no", "crash"), ("not", "crash"),
+        ("smoke",), ("compile",), ("compiles",), ("hash",), ("hashable",), ("pickle",), ("picklable",),
+        ("pickleable",), ("accepted",), ("accepts",), ("allowed",), ("allows",), ("ignore",), ("ignores",),
+        ("ignored",), ("tolerates",), ("tolerant",), ("survives",), ("noop",), ("no", "op"),
+    ),
+    "existence": (
+        ("import",), ("imports",), ("importable",), ("exists",), ("exist",), ("present",), ("available",),
+        ("exposes",), ("exposed",), ("defined",), ("registered",), ("has", "attr"), ("hasattr",),
+    ),
+    "type": (("type",), ("types",), ("instance",), ("isinstance",), ("subclass",), ("class",), ("is", "str"),
+             ("returns", "str"), ("returns", "bytes"), ("returns", "list"), ("returns", "dict")),
+    "status": (("status",), ("404",), ("400",), ("401",), ("403",), ("405",), ("409",), ("422",), ("429",),
+               ("not", "found"), ("unauthorized",), ("forbidden",), ("rejected",), ("rejects",), ("method", "not")),
+    "liveness": (("health",), ("healthy",), ("alive",), ("liveness",), ("readiness",), ("ping",), ("up",)),
+    "timing": (("latency",), ("timeout",), ("ttft",), ("throughput",), ("fast",), ("faster",), ("slow",),
+               ("speed",), ("duration",), ("benchmark",)),
+}
+_DOC_PATTERNS: dict[str, re.Pattern[str]] = {
+    "does-not-raise": re.compile(
+        r"\b(should|does|do|must|will|can)\s*(not|n't)\s+(fail|raise|crash|error|throw|blow up)"
+        r"|\bwithout\s+(raising|crashing|failing|an?\s+(error|exception))|\bno\s+(error|exception|crash)s?\b"
+        r"|\bnot\s+(fail|raise|crash)\b|\bdoesn't\s+(fail|raise|crash)"
+    ),
+    "existence": re.compile(r"\b(is|are)\s+(importable|present|available|exposed|defined|registered)\b"),
+}
+_SPLIT = re.compile(r"[_\W]+|(?<=[a-z0-9])(?=[A-Z])")
+
+
+def words(name: str) -> tuple[str, ...]:
+    """``test_closeTwice_doesNotRaise`` -> ``('test', 'close', 'twice', 'does', 'not', 'raise')``."""
+    return tuple(part.lower().replace("'", "") for part in _SPLIT.split(name) if part)
+
+
+def _contains(seq: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(seq[i : i + n] == phrase for i in range(len(seq) - n + 1))
+
+
+def static_claims(name: str, docstring: str | None = None) -> frozenset[str]:
+    """The claim kinds a test's name and docstring state; ``content`` when they state none of the others."""
+    seq = words(name)
+    found = {kind for kind, phrases in _NAME_PHRASES.items() if any(_contains(seq, p) for p in phrases)}
+    if docstring:
+        text = " ".join(docstring.lower().split())
+        found.update(kind for kind, pattern in _DOC_PATTERNS.items() if pattern.search(text))
+    return frozenset(found or {"content"})
+
+
+def claims_of(node: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """:func:`static_claims` of a test's ``def``."""
+    return static_claims(node.name, ast.get_docstring(node))

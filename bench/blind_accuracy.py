@@ -1,0 +1,164 @@
+"""Accuracy of the static scan on the blind evaluation set (bench/blind/README.md), one half at a time.
+
+The set is split by repository, with a hash fixed before any measurement: ``dev`` is where rules are tuned
+(``--show`` lists its misses and false alarms by test), ``test`` is only measured, prints counts and never
+cases, and every measurement of it is appended to ``bench/blind/test-half-log.txt`` so the number of looks
+stays on record. Each project is rebuilt from its published sdist (bench/blind/draw.py) and scanned whole
+over the folders of its labelled files, so helpers and conftest files are seen as in a real scan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE / "blind"))
+
+from draw import fetch  # noqa: E402
+
+from auditor.collect.scan import scan  # noqa: E402
+from auditor.config import read_config  # noqa: E402
+
+CASES = HERE / "blind" / "cases"
+LOG = HERE / "blind" / "test-half-log.txt"
+FLAGGING = {"high", "medium"}
+
+
+def half_of(project: str) -> str:
+    """``dev`` or ``test``: a fixed hash of the project's name, chosen before anything was measured."""
+    digest = hashlib.sha256(f"auditor-blind-split:{project.lower()}".encode()).digest()
+    return "test" if digest[0] % 2 else "dev"
+
+
+@dataclass(frozen=True)
+class Case:
+    project: str
+    path: str
+    function: str
+    label: str
+    pattern: str
+    severities: tuple[str, ...]  # of the static findings on this test
+    rules: tuple[str, ...]
+
+    @property
+    def weak(self) -> bool:
+        return self.label == "weak"
+
+    def flagged(self, levels: set[str]) -> bool:
+        return any(s in levels for s in self.severities)
+
+
+def _function_of(test_id: str) -> str:
+    parts = test_id.split("::")[1:]
+    return "::".join(part.split("[")[0] for part in parts)
+
+
+def evaluate(project_file: Path) -> list[Case]:
+    data = json.loads(project_file.read_text())
+    root = fetch(data["project"], data["version"])
+    folders = sorted({str(PurePosixPath(c["path"]).parent) for c in data["cases"]})
+    config = read_config(root)
+    # Absolute paths: a relative one would be read against the current directory, not the project.
+    _, findings = scan(config, [str(root / folder) for folder in folders])
+    by_test: dict[tuple[str, str], list] = defaultdict(list)
+    for finding in findings:
+        if finding.origin == "static" and finding.test_id:
+            by_test[(finding.path, _function_of(finding.test_id))].append(finding)
+    cases = []
+    for c in data["cases"]:
+        hits = by_test.get((c["path"], c["function"]), [])
+        cases.append(Case(data["project"], c["path"], c["function"], c["label"], c["pattern"],
+                          tuple(f.severity for f in hits), tuple(sorted({f.rule for f in hits}))))
+    return cases
+
+
+def _ratio(part: int, whole: int) -> str:
+    return f"{part / whole:.3f} ({part}/{whole})" if whole else "n/a (0/0)"
+
+
+def metrics(cases: list[Case], levels: set[str]) -> tuple[str, str]:
+    tp = sum(1 for c in cases if c.weak and c.flagged(levels))
+    fp = sum(1 for c in cases if not c.weak and c.flagged(levels))
+    weak = sum(1 for c in cases if c.weak)
+    return _ratio(tp, tp + fp), _ratio(tp, weak)
+
+
+def report(cases: list[Case], half: str, projects: int, show: bool) -> dict[str, str]:
+    weak = [c for c in cases if c.weak]
+    strong = [c for c in cases if not c.weak]
+    p_all, r_all = metrics(cases, FLAGGING)
+    p_high, r_high = metrics(cases, {"high"})
+    print(f"half: {half}   projects: {projects}   tests: {len(cases)} ({len(weak)} weak, {len(strong)} strong)")
+    print(f"HIGH+MEDIUM  precision {p_all}   recall {r_all}")
+    print(f"HIGH         precision {p_high}   recall {r_high}")
+    print("\nrecall per weak pattern (HIGH+MEDIUM):")
+    for pattern, group in sorted(_group(weak).items(), key=lambda kv: -len(kv[1])):
+        print(f"  {pattern:40s} {_ratio(sum(c.flagged(FLAGGING) for c in group), len(group))}")
+    print("\nfalse-positive rate per strong tag (HIGH+MEDIUM):")
+    for pattern, group in sorted(_group(strong).items(), key=lambda kv: -len(kv[1])):
+        print(f"  {pattern:40s} {_ratio(sum(c.flagged(FLAGGING) for c in group), len(group))}")
+    if show:
+        print("\nmissed weak tests:")
+        for c in weak:
+            if not c.flagged(FLAGGING):
+                print(f"  {c.project}: {c.path}::{c.function}  [{c.pattern}]  low-only: {','.join(c.rules) or '-'}")
+        print("\nflagged strong tests:")
+        for c in strong:
+            if c.flagged(FLAGGING):
+                print(f"  {c.project}: {c.path}::{c.function}  [{c.pattern}]  {','.join(c.rules)}")
+    return {"precision": p_all, "recall": r_all, "high_precision": p_high, "high_recall": r_high}
+
+
+def _group(cases: list[Case]) -> dict[str, list[Case]]:
+    groups: dict[str, list[Case]] = defaultdict(list)
+    for c in cases:
+        groups[c.pattern].append(c)
+    return groups
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("half", choices=["dev", "test", "split"], help="'split' only prints which project is in which half")
+    parser.add_argument("--show", action="store_true", help="list dev-half misses and false alarms by test")
+    args = parser.parse_args()
+    files = sorted(CASES.glob("*.json"))
+    if args.half == "split":
+        counts: Counter[tuple[str, str]] = Counter()
+        for f in files:
+            data = json.loads(f.read_text())
+            for c in data["cases"]:
+                counts[(half_of(data["project"]), c["label"])] += 1
+        for half in ("dev", "test"):
+            projects = sum(1 for f in files if half_of(json.loads(f.read_text())["project"]) == half)
+            print(f"{half}: {projects} projects, {counts[(half, 'weak')]} weak, {counts[(half, 'strong')]} strong")
+        return 0
+    if args.show and args.half == "test":
+        parser.error("the test half is never shown case by case")
+    chosen = [f for f in files if half_of(json.loads(f.read_text())["project"]) == args.half]
+    started = time.monotonic()
+    cases: list[Case] = []
+    for f in chosen:
+        cases.extend(evaluate(f))
+    numbers = report(cases, args.half, len(chosen), args.show)
+    print(f"\n({time.monotonic() - started:.0f} s)")
+    if args.half == "test":
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=HERE).stdout.strip()
+        with LOG.open("a", encoding="utf-8") as log:
+            log.write(json.dumps({"when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                                  "commit": commit, "tests": len(cases), **numbers}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
