@@ -21,12 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+# --checkout measures another checkout's scan (e.g. the code before a change) against the same set and split.
+_CHECKOUT = next((Path(a.split("=", 1)[1]) for a in sys.argv if a.startswith("--checkout=")), HERE.parent)
+sys.path.insert(0, str(_CHECKOUT))
 sys.path.insert(0, str(HERE / "blind"))
 
 from draw import fetch  # noqa: E402
 
-from auditor.collect.scan import scan  # noqa: E402
+try:
+    from auditor.collect.scan import scan  # noqa: E402
+except ImportError:  # a checkout from before the stage packages (commit 79db425 and older)
+    from auditor.analyse import scan  # type: ignore[no-redef]  # noqa: E402
 from auditor.config import read_config  # noqa: E402
 
 CASES = HERE / "blind" / "cases"
@@ -130,6 +135,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("half", choices=["dev", "test", "split"], help="'split' only prints which project is in which half")
     parser.add_argument("--show", action="store_true", help="list dev-half misses and false alarms by test")
+    parser.add_argument("--checkout", default=str(HERE.parent), help="measure the auditor of this checkout (--checkout=DIR)")
     args = parser.parse_args()
     files = sorted(CASES.glob("*.json"))
     if args.half == "split":
@@ -153,7 +159,7 @@ def main() -> int:
     print(f"\n({time.monotonic() - started:.0f} s)")
     if args.half == "test":
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=HERE).stdout.strip()
+                                cwd=_CHECKOUT).stdout.strip()
         with LOG.open("a", encoding="utf-8") as log:
             log.write(json.dumps({"when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                                   "commit": commit, "tests": len(cases), **numbers}) + "\n")

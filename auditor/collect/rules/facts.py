@@ -127,12 +127,13 @@ class TestFacts:
         # A function the test defines itself is walked with it: its asserts are already here, and a project
         # helper of the same name elsewhere says nothing about it.
         local = {n.name for n in self.of(ast.FunctionDef, ast.AsyncFunctionDef) if n is not self.node}
-        found += [
-            call
-            for call in self.calls
-            if not (isinstance(call.func, ast.Name) and call.func.id in local)
-            and is_check_call(call, self.index if self._may_be_helper(call) else None)
-        ]
+        for call in self.calls:
+            if isinstance(call.func, ast.Name) and call.func.id in local:
+                continue
+            if is_check_call(call, None):
+                found.append(call)
+            elif self._may_be_helper(call) and is_check_call(call, self.index) and self._used_as_check(call):
+                found.append(call)
         if self.test.classes:
             own = {s.name for cls in self.test.classes for s in cls.body if isinstance(s, ast.FunctionDef)}
             for call in self.calls:
@@ -140,6 +141,14 @@ class TestFacts:
                     if self.index.helper_checks(call_name(call)):
                         found.append(call)
         return found
+
+    def _used_as_check(self, call: ast.Call) -> bool:
+        """A helper called for its checks (a statement: ``check_reply(r)``), not a factory whose value is kept
+        (``app = make_app()``: its own asserts check the setup, not what the test claims)."""
+        parent = self.parents.get(id(call))
+        if isinstance(parent, ast.Await):
+            parent = self.parents.get(id(parent))
+        return isinstance(parent, (ast.Expr, ast.Assert, ast.withitem))
 
     def _may_be_helper(self, call: ast.Call) -> bool:
         """A call that can reach a project helper: ``helper()`` or ``module.helper()``, not ``loop.close()``."""
