@@ -134,6 +134,9 @@ class TestFacts:
                 found.append(call)
             elif self._may_be_helper(call) and is_check_call(call, self.index) and self._used_as_check(call):
                 found.append(call)
+            elif any(self._asserting_callback(arg) for arg in (*call.args, *(k.value for k in call.keywords))):
+                # `monkeypatch.setattr(Client, "_request", fake_request)` where the fake asserts what it is sent
+                found.append(call)
         if self.test.classes:
             own = {s.name for cls in self.test.classes for s in cls.body if isinstance(s, ast.FunctionDef)}
             for call in self.calls:
@@ -141,6 +144,23 @@ class TestFacts:
                     if self.index.helper_checks(call_name(call)):
                         found.append(call)
         return found
+
+    def _asserting_callback(self, arg: ast.expr) -> bool:
+        """A project function handed to the code under test (a fake, a callback) that asserts when called."""
+        if not isinstance(arg, ast.Name) or arg.id in self.test.case.fixtures:
+            return False
+        # Only a function of the module or one it imports: a local variable named like a helper is not one.
+        return (arg.id in self.module_functions or arg.id in self.imported_from) and self.index.helper_checks(arg.id)
+
+    @property
+    def module_functions(self) -> set[str]:
+        """Names of the functions the test module defines at its top level."""
+        tree = self.test.module.tree
+        result: set[str] | None = getattr(tree, "_auditor_module_functions", None)
+        if result is None:  # once per module, not once per test
+            result = {s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+            tree._auditor_module_functions = result  # type: ignore[attr-defined]
+        return result
 
     def _used_as_check(self, call: ast.Call) -> bool:
         """A helper called for its checks (a statement: ``check_reply(r)``), not a factory whose value is kept
