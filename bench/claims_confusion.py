@@ -9,6 +9,7 @@ counts a test as flagged when any of its findings, static, runtime or probe, is 
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -19,9 +20,9 @@ from pathlib import Path
 SUITE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "claims_project"
 
 
-def audit_file(argv: list[str]) -> Path:
-    if argv:
-        return Path(argv[0])
+def audit_file(given: str | None) -> Path:
+    if given:
+        return Path(given)
     reports = SUITE / "reports"
     subprocess.run([sys.executable, "-m", "auditor", "audit", "--no-gate"], cwd=SUITE, check=True)
     kept = Path("/tmp/claims-audit.json")
@@ -30,9 +31,13 @@ def audit_file(argv: list[str]) -> Path:
     return kept
 
 
-def main(argv: list[str]) -> int:
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("audit", nargs="?", help="an audit.json of the suite (default: run auditor audit now)")
+    parser.add_argument("--list", action="store_true", help="every test with its label and its findings")
+    args = parser.parse_args()
     labels = {item["test"]: item for item in json.loads((SUITE / "labels.json").read_text())}
-    audit = json.loads(audit_file(argv).read_text())
+    audit = json.loads(audit_file(args.audit).read_text())
     worst: dict[str, str] = {}
     rules: dict[str, set[str]] = defaultdict(set)
     order = {"low": 1, "medium": 2, "high": 3}
@@ -66,11 +71,11 @@ def main(argv: list[str]) -> int:
         ns = sum(1 for l in labels.values() if l["claim"] == claim and l["verdict"] == "strong")
         nw = sum(1 for l in labels.values() if l["claim"] == claim and l["verdict"] == "weak")
         print(f"  {claim:20s} strong {s}/{ns}   weak {w}/{nw}")
-    if "--list" in argv:
+    if args.list:
         for test, label in sorted(labels.items()):
             print(f"{label['verdict']:6s} {worst.get(test, 'none'):6s} {test} {sorted(rules.get(test, ()))}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
