@@ -175,3 +175,21 @@ def test_broad_raises_pinned_by_the_caught_exception_is_not_broad(tmp_path: Path
     """
     found = {f.test_id.split("::")[-1] for f in scan_source(tmp_path, source) if f.rule == "AUD122"}
     assert found == {"test_rejects_negative"}
+
+
+def test_a_non_strict_xfail_is_weak_unless_it_expects_failure_only_somewhere(tmp_path: Path) -> None:
+    source = """
+        import sys
+        import pytest
+        from shop import rounding
+
+        @pytest.mark.xfail(reason="bug 12")
+        def test_round_half_up():
+            assert rounding(2.5) == 3
+
+        @pytest.mark.xfail(sys.implementation.name == "pypy", reason="no _files on pypy")
+        def test_round_half_down():
+            assert rounding(3.5) == 3
+    """
+    found = {(f.test_id.split("::")[-1], f.severity) for f in scan_source(tmp_path, source) if f.rule == "AUD123"}
+    assert found == {("test_round_half_up", "medium")}

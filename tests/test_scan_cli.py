@@ -98,11 +98,17 @@ def test_rules_lists_every_origin(tmp_path: Path) -> None:
     assert {"static", "scan"} <= {r["origin"] for r in listed}
 
 
+ACCURACY_MARKER = "<!-- measured accuracy: not generated -->"
+
+
 def test_docs_rules_md_is_generated_from_the_registry() -> None:
     code, out, _ = run_cli("rules", "--format", "markdown")
     assert code == 0
     docs = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
-    assert docs.read_text(encoding="utf-8") == out, "regenerate: auditor rules --format markdown > docs/rules.md"
+    # The catalogue is generated; the measured accuracy after it is written from bench/blind_accuracy.py runs.
+    generated, marker, measured = docs.read_text(encoding="utf-8").partition(ACCURACY_MARKER)
+    assert generated == out, "regenerate: auditor rules --format markdown, then keep the accuracy section after it"
+    assert marker and "precision" in measured
 
 
 def test_cache_answers_an_unchanged_tree_and_notices_an_edit(project: Path, tmp_path: Path) -> None:

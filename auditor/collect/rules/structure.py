@@ -106,7 +106,7 @@ def skip_without_reason(facts: TestFacts) -> Iterator[Hit]:
 @rule(
     "AUD123",
     "non-strict-xfail",
-    "low",
+    "medium",
     "A non-strict xfail that starts passing is reported as XPASS and stays green, hiding a fix or a no-op test.",
     bad="@pytest.mark.xfail(reason='bug 12')\ndef test_round():\n    assert round_half(2.5) == 3\n",
     good="@pytest.mark.xfail(reason='bug 12', strict=True)\ndef test_round():\n    assert round_half(2.5) == 3\n",
@@ -114,7 +114,9 @@ def skip_without_reason(facts: TestFacts) -> Iterator[Hit]:
 )
 def non_strict_xfail(facts: TestFacts) -> Iterator[Hit]:
     for marker in facts.test.case.markers:
-        if marker.name == "xfail" and (
+        # xfail(sys.platform == "win32") expects failure only there; everywhere else the test checks as usual.
+        only_somewhere = marker.condition is not None and not marker.unconditional
+        if marker.name == "xfail" and not only_somewhere and (
             marker.strict is False or (marker.strict is None and not facts.settings.xfail_strict)
         ):
             yield facts.node, "xfail without strict=True (and xfail_strict is off)"
