@@ -37,9 +37,30 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from auditor import __version__
+
+        typer.echo(f"auditor {__version__}")
+        raise typer.Exit(OK)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+) -> None:
     """Audit a pytest project: inventory, run, observe, probe, score, report, gate."""
+
+
+def load_config(root: str, *, paths: bool = True, baseline: bool = False) -> Any:
+    """``[tool.auditor]`` of the project at ``root``, refused at start-up (exit 2) when it names an unknown rule,
+    (with ``paths``) a path that does not exist, or (with ``baseline``) a missing baseline file."""
+    from auditor.collect.checks import check_config
+    from auditor.config import read_config
+
+    config = read_config(root)
+    check_config(config, paths=paths, baseline=baseline)
+    return config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,9 +103,7 @@ def _audit_path(root: str, audit_file: str | None) -> tuple[object, object]:
     """(config, audit path): ``--audit`` or ``<report_dir>/audit.json`` under the project root."""
     from pathlib import Path
 
-    from auditor.config import read_config
-
-    config = read_config(root)
+    config = load_config(root, paths=False)
     path = Path(audit_file) if audit_file else config.root / config.report_dir / "audit.json"
     return config, path
 
@@ -159,11 +178,10 @@ def trend_command(
     """Show created / run / passed / completion over past audits."""
     from pathlib import Path
 
-    from auditor.config import read_config
     from auditor.report.terminal import make_console, print_trend
     from auditor.status.history import read_history
 
-    config = read_config(root)
+    config = load_config(root, paths=False)
     entries = read_history(Path(history_file) if history_file else config.root / config.report_dir)
     print_trend(entries, make_console())
     return OK
@@ -178,12 +196,11 @@ def merge_command(
     """Combine audit JSONs from several CI shards into one (each test counted once)."""
     from pathlib import Path
 
-    from auditor.config import read_config
     from auditor.files import write_atomic
     from auditor.serialize import dumps, read_audit
     from auditor.status.history import merge
 
-    merged = merge([read_audit(Path(a)) for a in audits], read_config(root))
+    merged = merge([read_audit(Path(a)) for a in audits], load_config(root, paths=False))
     written = write_atomic(Path(output), dumps(merged))
     typer.echo(f"auditor merge: {len(audits)} audit(s) -> {written}")
     return OK
@@ -199,12 +216,17 @@ def audit_command(
     import os
 
     from auditor import pipeline
-    from auditor.config import read_config
+    from auditor.probe.plan import chosen_modes
+    from auditor.report.base import template_loader
     from auditor.report.registry import produce_reports
     from auditor.report.terminal import make_console
     from auditor.status import gate, history
 
-    config = read_config(root)
+    # Everything that would fail at the end fails now, before a test runs: configuration, probe modes, templates.
+    config = load_config(root, baseline=gate_check)
+    if probe:
+        chosen_modes(config)
+    template_loader()
     report_dir = config.root / config.report_dir
     result = pipeline.audit(config, probe=probe)
     console = make_console()
@@ -219,7 +241,7 @@ def audit_command(
         code = FAILED if violations else OK
     html = next((p for p in written if p.suffix == ".html"), None)
     typer.echo(f"HTML report: {html}")
-    return code
+    return _interrupted(result) or code
 
 
 #: ``--fail-on`` levels of ``auditor scan``: a finding at or above the level makes the exit code 1.
@@ -239,9 +261,10 @@ def scan_command(
     import time
     from pathlib import Path
 
+    from auditor.collect.checks import require_tests
     from auditor.collect.inventory import paused_gc
     from auditor.collect.scan import scan, scan_audit
-    from auditor.config import project_root, read_config
+    from auditor.collect.pytest_settings import project_root
     from auditor.exceptions import ConfigError
     from auditor.report.scan import print_scan
     from auditor.serialize import dumps
@@ -255,10 +278,11 @@ def scan_command(
     for target in targets:
         if not Path(target).exists():
             raise ConfigError(f"{target}: no such file or folder")
-    config = read_config(root if root is not None else project_root(targets[0] if targets else "."))
+    config = load_config(root if root is not None else str(project_root(targets[0] if targets else ".")))
     started = time.perf_counter()
     with paused_gc():  # thousands of parsed modules stay alive until exit; GC passes over them cost seconds
         inventory, findings = scan(config, targets, cache=not no_cache)
+        require_tests(config, inventory, targets)
         seconds = time.perf_counter() - started
         text = dumps(scan_audit(config, inventory, findings, seconds=seconds)) if output_format == "json" else ""
     if output_format == "json":
@@ -307,14 +331,13 @@ def run_command(
 ) -> int:
     """Run every suite under the auditor's plugin and print the honest matrix (exit 0 once the run completed)."""
     from auditor import pipeline
-    from auditor.config import read_config
     from auditor.report.terminal import make_console, print_audit
 
-    config = read_config(root)
+    config = load_config(root)
     result = pipeline.audit(config, only=tuple(suites or ()), progress=not no_progress, output=output)
     print_audit(result, make_console())
-    # How the tests fared is data for `auditor gate`; this command succeeded once the suites ran.
-    return OK
+    # How the tests fared is data for `auditor gate`; this command succeeded once the suites ran (unless stopped).
+    return _interrupted(result) or OK
 
 
 @app.command("probe")
@@ -329,17 +352,26 @@ def probe_command(
 ) -> int:
     """Re-run the tests of the last run under sabotaged HTTP answers; record which tests noticed (killed) or not."""
     from auditor import pipeline
-    from auditor.config import read_config
     from auditor.report.terminal import make_console, print_audit, print_probes
 
-    config = read_config(root)
+    config = load_config(root)
     result = pipeline.probe_audit(config, audit_file=audit_file, modes=tuple(modes or ()), all_tests=all_tests,
                                   only=tuple(suites or ()), workers=workers, progress=not no_progress)
     console = make_console()
     print_probes(result, console)
     print_audit(result, console)
-    # Survivors are findings for `auditor gate`; this command succeeded once the probes ran.
-    return OK
+    # Survivors are findings for `auditor gate`; this command succeeded once the probes ran (unless stopped).
+    return _interrupted(result) or OK
+
+
+def _interrupted(result: Any) -> int:
+    """128 + the signal's number (130 SIGINT, 143 SIGTERM) when the audit was stopped, said on stderr; else 0."""
+    from auditor.pipeline import interrupted_exit_code
+
+    code = interrupted_exit_code(result)
+    if code:
+        print(f"auditor: interrupted ({result.interrupted}): a partial audit was written", file=sys.stderr)
+    return code
 
 
 @app.command("status")
@@ -347,13 +379,13 @@ def status_command(
     results: list[str] = typer.Option(..., "--results", help="pytest-json-report JSON or JUnit XML file (repeatable)."),
     root: str = typer.Option(".", "--root", help="Project root (where pyproject.toml is)."),
     output: str = typer.Option(None, "--output", "-o", help="Write the audit JSON here (default: <report_dir>/audit.json)."),
+    history: bool = typer.Option(False, "--history", help="Also append this audit to <report_dir>/history.jsonl (off: imported results stay out of the trend)."),
 ) -> int:
-    """Honest status from results files of a run made elsewhere (CI): nothing is run."""
+    """Honest status from results files of a run made elsewhere (CI): nothing is run; writes only the audit JSON."""
     from auditor import pipeline
-    from auditor.config import read_config
     from auditor.report.terminal import make_console, print_audit
 
-    config = read_config(root)
-    result = pipeline.audit(config, results=tuple(results), output=output)
+    config = load_config(root)
+    result = pipeline.audit(config, results=tuple(results), output=output, history=history)
     print_audit(result, make_console())
     return OK

@@ -58,6 +58,8 @@ class SuiteConfig:
     timeout: float = 1800.0
     env: dict[str, str] = field(default_factory=dict)
     args: tuple[str, ...] = ()
+    test_timeout: float = 300.0  # see AuditConfig
+    reruns: int = 2
 
 
 @dataclass(frozen=True)
@@ -70,13 +72,6 @@ class ProbeModeConfig:
     description: str = ""
     #: Only probe tests whose node id contains one of these (empty = every HTTP test).
     select: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Proof:
-    """Part of a deliverable's proof: test ids, markers or globs that must all hold."""
-
-    pattern: str
 
 
 @dataclass(frozen=True)
@@ -112,6 +107,7 @@ class GateConfig:
     fail_on_vacuous: bool = True
     #: Tests that ran and failed or errored (the audited suite's exit code is only data).
     fail_on_failed: bool = True
+    fail_on_flaky: bool = True  # tests that failed, then passed on a re-run
     min_completion: float | None = None
     min_quality: float | None = None
     baseline: str | None = None
@@ -142,20 +138,14 @@ class AuditConfig:
     gate: GateConfig = field(default_factory=GateConfig)
     report_dir: str = "reports"
     suite_timeout: float = 1800.0
+    #: Seconds one test may run before it is recorded as ``hung`` and its process is killed (the suite resumes).
+    test_timeout: float = 300.0
+    #: Times each failed test is re-run after its suite (0: never); one that passes on a re-run is flaky.
+    reruns: int = 2
 
 
 _TOP_KEYS = {f.name for f in dataclasses.fields(AuditConfig)} - {"root", "suites", "probes", "sprint", "gate"}
 _TOP_KEYS |= {"suites", "probes", "status", "sprint", "gate"}
-
-
-def project_root(path: Path | str) -> Path:
-    """The project a path belongs to: the nearest folder at or above it holding pyproject.toml, else the path's folder."""
-    start = Path(path).resolve()
-    start = start if start.is_dir() else start.parent
-    for folder in (start, *start.parents):
-        if (folder / "pyproject.toml").is_file():
-            return folder
-    return start
 
 
 def read_config(root: Path | str = ".", *, pyproject: Path | None = None, **overrides: Any) -> AuditConfig:
@@ -234,11 +224,16 @@ def _from_table(root: Path, table: dict[str, Any]) -> AuditConfig:
         if level not in SEVERITIES:
             raise ConfigError(f"[tool.auditor.severity] {rule}: {level!r} is not one of {', '.join(SEVERITIES)}")
     if "report_dir" in table:
-        kwargs["report_dir"] = str(table["report_dir"])
+        kwargs["report_dir"] = _text(table["report_dir"], "[tool.auditor] report_dir", "a folder name (a string)")
     if "suite_timeout" in table:
         kwargs["suite_timeout"] = _positive(table["suite_timeout"], "[tool.auditor] suite_timeout")
+    if "test_timeout" in table:
+        kwargs["test_timeout"] = _positive(table["test_timeout"], "[tool.auditor] test_timeout")
+    if "reruns" in table:
+        kwargs["reruns"] = _count(table["reruns"], "[tool.auditor] reruns")
     if "suites" in table:
-        kwargs["suites"] = _suites(table["suites"], kwargs.get("suite_timeout", 1800.0))
+        kwargs["suites"] = _suites(table["suites"], kwargs.get("suite_timeout", 1800.0),
+                                   test_timeout=kwargs.get("test_timeout", 300.0), reruns=kwargs.get("reruns", 2))
     if "probes" in table:
         kwargs["probes"] = _probes(table["probes"])
     if "status" in table:
@@ -254,14 +249,26 @@ def _str_tuple(value: Any, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(f"{where}: expected a list of strings")
+        raise ConfigError(f"{where}: expected a string or a list of strings, got {value!r}")
     return tuple(value)
 
 
 def _str_dict(value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise ConfigError(f"{where}: expected a table of strings")
+        raise ConfigError(f"{where}: expected a table of strings, got {value!r}")
     return {str(k): v for k, v in value.items()}
+
+
+def _text(value: Any, where: str, expected: str = "a string") -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: expected {expected}, got {value!r}")
+    return value
+
+
+def _number_in(value: Any, where: str, low: float, high: float, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ConfigError(f"{where}: expected a number from {low:g} to {high:g} ({what}), got {value!r}")
+    return float(value)
 
 
 def _positive(value: Any, where: str) -> float:
@@ -270,7 +277,13 @@ def _positive(value: Any, where: str) -> float:
     return float(value)
 
 
-def _suites(value: Any, default_timeout: float) -> tuple[SuiteConfig, ...]:
+def _count(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{where}: expected a whole number >= 0, got {value!r}")
+    return value
+
+
+def _suites(value: Any, default_timeout: float, *, test_timeout: float = 300.0, reruns: int = 2) -> tuple[SuiteConfig, ...]:
     if not isinstance(value, dict):
         raise ConfigError("[tool.auditor.suites]: expected a table of suite tables")
     suites = []
@@ -278,14 +291,14 @@ def _suites(value: Any, default_timeout: float) -> tuple[SuiteConfig, ...]:
         where = f"[tool.auditor.suites.{name}]"
         if not isinstance(spec, dict):
             raise ConfigError(f"{where}: expected a table")
-        unknown = set(spec) - {"paths", "markers", "category", "timeout", "env", "args"}
+        unknown = set(spec) - {"paths", "markers", "category", "timeout", "test_timeout", "env", "args"}
         if unknown:
             raise ConfigError(f"{where}: unknown key(s): {', '.join(sorted(unknown))}")
         category = spec.get("category", DEFAULT_CATEGORY_NAMES.get(name, "other"))
         if category not in CATEGORIES:
             raise ConfigError(f"{where}: unknown category {category!r}")
         paths = _str_tuple(spec.get("paths", []), f"{where} paths")
-        markers = spec.get("markers")
+        markers = _text(spec["markers"], f"{where} markers", "a pytest -m expression (a string)") if "markers" in spec else None
         if not paths and not markers:
             raise ConfigError(f"{where}: give paths, markers, or both")
         suites.append(
@@ -297,6 +310,8 @@ def _suites(value: Any, default_timeout: float) -> tuple[SuiteConfig, ...]:
                 timeout=_positive(spec.get("timeout", default_timeout), f"{where} timeout"),
                 env=_str_dict(spec.get("env", {}), f"{where} env"),
                 args=_str_tuple(spec.get("args", []), f"{where} args"),
+                test_timeout=_positive(spec.get("test_timeout", test_timeout), f"{where} test_timeout"),
+                reruns=reruns,
             )
         )
     return tuple(suites)
@@ -324,7 +339,7 @@ def _probes(value: Any) -> tuple[ProbeModeConfig, ...]:
                 name=name,
                 base=base,
                 env=env,
-                description=str(spec.get("description", "")),
+                description=_text(spec["description"], f"{where} description") if "description" in spec else "",
                 select=_str_tuple(spec.get("select", []), f"{where} select"),
             )
         )
@@ -335,6 +350,8 @@ def _weights(value: Any) -> dict[str, float]:
     if not isinstance(value, dict):
         raise ConfigError("[tool.auditor.status]: expected a table")
     weights = dict(DEFAULT_STATUS_WEIGHTS)
+    if not isinstance(value.get("weights", value), dict):
+        raise ConfigError(f"[tool.auditor.status] weights: expected a table of numbers, got {value['weights']!r}")
     for key, weight in value.get("weights", value).items():
         if key not in DEFAULT_STATUS_WEIGHTS:
             raise ConfigError(f"[tool.auditor.status] unknown dimension {key!r} ({', '.join(DEFAULT_STATUS_WEIGHTS)})")
@@ -353,6 +370,8 @@ def _sprint(value: Any) -> SprintConfig:
     if unknown:
         raise ConfigError(f"[tool.auditor.sprint]: unknown key(s): {', '.join(sorted(unknown))}")
     deliverables = []
+    if not isinstance(value.get("deliverables", []), list):
+        raise ConfigError(f"[tool.auditor.sprint] deliverables: expected an array of tables, got {value['deliverables']!r}")
     for index, item in enumerate(value.get("deliverables", [])):
         if not isinstance(item, dict) or "name" not in item:
             raise ConfigError(f"[tool.auditor.sprint] deliverables[{index}]: needs a name")
@@ -361,10 +380,9 @@ def _sprint(value: Any) -> SprintConfig:
                 name=str(item["name"]), proof=_str_tuple(item.get("proof", []), f"deliverable {item['name']!r} proof")
             )
         )
-    numbers = {}
-    for key in ("planned_days", "days_spent", "claimed_completion"):
-        if key in value:
-            numbers[key] = _positive(value[key], f"[tool.auditor.sprint] {key}")
+    numbers = {key: _positive(value[key], f"[tool.auditor.sprint] {key}") for key in ("planned_days", "days_spent") if key in value}
+    if "claimed_completion" in value:
+        numbers["claimed_completion"] = _number_in(value["claimed_completion"], "[tool.auditor.sprint] claimed_completion", 0, 100, "a percentage")
     return SprintConfig(deliverables=tuple(deliverables), **numbers)
 
 
@@ -379,16 +397,20 @@ def _gate(value: Any) -> GateConfig:
     for key, item in value.items():
         if key in ("not_run_categories", "allowed_skip_reasons", "fail_on_rules"):
             kwargs[key] = _str_tuple(item, f"[tool.auditor.gate] {key}")
-        elif key in ("fail_on_not_run", "fail_on_5xx_pass", "fail_on_vacuous", "fail_on_failed"):
+            if key == "not_run_categories" and (bad := [c for c in kwargs[key] if c not in CATEGORIES]):
+                raise ConfigError(f"[tool.auditor.gate] {key}: unknown category {bad[0]!r} (known: {', '.join(CATEGORIES)})")
+        elif key in ("fail_on_not_run", "fail_on_5xx_pass", "fail_on_vacuous", "fail_on_failed", "fail_on_flaky"):
             if not isinstance(item, bool):
-                raise ConfigError(f"[tool.auditor.gate] {key}: expected true or false")
+                raise ConfigError(f"[tool.auditor.gate] {key}: expected true or false, got {item!r}")
             kwargs[key] = item
-        elif key in ("min_completion", "min_quality"):
-            kwargs[key] = _positive(item, f"[tool.auditor.gate] {key}")
+        elif key == "min_completion":
+            kwargs[key] = _number_in(item, f"[tool.auditor.gate] {key}", 0, 100, "completion is a percentage")
+        elif key == "min_quality":
+            kwargs[key] = _number_in(item, f"[tool.auditor.gate] {key}", 0, 10, "quality is scored 0-10")
         elif key == "fail_on_severity":
             if item not in (*SEVERITIES, "none"):
                 raise ConfigError(f"[tool.auditor.gate] fail_on_severity: {item!r} is not one of high, medium, low, none")
             kwargs[key] = None if item == "none" else item
         else:
-            kwargs[key] = str(item)
+            kwargs[key] = _text(item, f"[tool.auditor.gate] {key}", "a file path (a string)")
     return GateConfig(**kwargs)

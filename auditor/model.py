@@ -20,7 +20,9 @@ CATEGORIES = ("smoke", "e2e", "stress", "benchmarks", "unit", "other")
 SEVERITIES = ("high", "medium", "low")
 
 #: Outcome statuses. ``not_run`` carries its reason in :attr:`Outcome.reason`.
-STATUSES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed", "not_run")
+#: ``crashed``: the pytest process died while the test ran; ``hung``: the test outran ``test_timeout`` and was
+#: killed; ``interrupted``: the audit was stopped (SIGTERM/SIGINT, or its suite's timeout) while the test ran.
+STATUSES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed", "crashed", "hung", "interrupted", "not_run")
 
 #: Why a defined test did not run.
 NOT_RUN_REASONS = (
@@ -31,10 +33,13 @@ NOT_RUN_REASONS = (
     "not_in_suite",  # no configured suite covers it
     "suite_not_run",  # its suite exists but was not run (e.g. results imported without it)
     "collection_error",  # its module failed to import
+    "interrupted",  # the audit was stopped (SIGTERM/SIGINT) before reaching it
+    "not_reached",  # collected, but its pytest session ended on its own first (-x, --maxfail, pytest.exit)
+    "not_collected",  # its suite ran to the end, and pytest neither collected nor deselected it
 )
 
 #: Suite statuses.
-SUITE_STATUSES = ("completed", "failed", "timed_out", "crashed", "error", "no_tests", "not_run")
+SUITE_STATUSES = ("completed", "failed", "timed_out", "crashed", "error", "no_tests", "interrupted", "not_run")
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,8 @@ class Outcome:
     case_id: str
     status: str  # one of STATUSES
     suite: str | None = None
-    #: Skip/xfail reason, or the not-run reason (one of NOT_RUN_REASONS).
+    #: Why: the skip/xfail reason; the not-run reason (one of NOT_RUN_REASONS); for failed/error the first line
+    #: of the failing assertion or exception; for crashed/hung/interrupted what stopped it.
     reason: str | None = None
     #: For skips: "unconditional" or "conditional".
     skip_kind: str | None = None
@@ -157,6 +163,13 @@ class Outcome:
     #: ``None`` means "not observed" (e.g. results imported without our plugin), never "nothing happened".
     observation: Observation | None = None
     probes: tuple[ProbeResult, ...] = ()
+    #: A bounded excerpt (at most 20 lines, 2 KB): the traceback's end for failed/error, the last output lines
+    #: for crashed, the stack dump for hung.
+    details: str | None = None
+    #: Statuses of the re-runs of a test whose first attempt failed, in order (empty when it was not re-run).
+    reruns: tuple[str, ...] = ()
+    #: The first attempt failed or errored and a re-run passed. ``status`` keeps the first attempt's.
+    flaky: bool = False
 
 
 @dataclass(frozen=True)
@@ -175,6 +188,10 @@ class SuiteResult:
     command: tuple[str, ...] = ()
     source: str = "run"  # run | results
     message: str | None = None
+    #: Times pytest was started again on the tests not yet run, after a crash or a hang.
+    restarts: int = 0
+    #: Node ids pytest deselected (``-m``, ``-k``, configuration).
+    deselected_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -186,7 +203,7 @@ class Tally:
     collectable: int = 0
     collected: int = 0
     deselected: int = 0
-    run: int = 0  # passed + failed + error + xfailed + xpassed
+    run: int = 0  # passed + failed + error + xfailed + xpassed + crashed + hung
     passed: int = 0
     failed: int = 0
     errors: int = 0
@@ -195,6 +212,10 @@ class Tally:
     xfailed: int = 0
     xpassed: int = 0
     not_run: int = 0
+    crashed: int = 0  # the pytest process died while the test ran
+    hung: int = 0  # outran test_timeout and was killed
+    interrupted: int = 0  # in flight when the audit was stopped (not counted as run)
+    flaky: int = 0  # of failed + errors: passed on a re-run
     #: "yes" | "no" | "partial" | "not observed" | "n/a"
     real_infrastructure: str = "not observed"
 
@@ -282,3 +303,5 @@ class Audit:
     probe_modes: tuple[str, ...] = ()
     #: Free-form facts about how the audit was made (command, python, platform, durations).
     environment: dict[str, str] = field(default_factory=dict)
+    #: What stopped the audit before it finished (e.g. ``"SIGTERM during run"``), ``None`` when it was not stopped.
+    interrupted: str | None = None

@@ -92,12 +92,22 @@ def _server_class():
     return GracefulServer
 
 
+#: Top-level modules of the ``server`` extra (pyproject.toml) and of what they bring; the auditor needs none.
+EXTRA_MODULES = frozenset({"mlx", "mlx_lm", "fastapi", "starlette", "uvicorn", "numpy", "anyio", "transformers"})
+MISSING_EXTRA = "the server needs the 'server' extra: pip install 'auditor[server]' (or '.[server]' in a checkout)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    import uvicorn
+    try:
+        import uvicorn
 
-    from server.app import create_app
-    from server.settings import Settings
-
+        from server.app import create_app
+        from server.settings import Settings
+    except ImportError as error:
+        if (error.name or "").split(".")[0] not in EXTRA_MODULES:
+            raise
+        print(f"python -m server: error: {error.name} is not installed; {MISSING_EXTRA}", file=sys.stderr)
+        return 2
     args = parse_args(argv)
     try:
         choice = blas.choose(args.blas)

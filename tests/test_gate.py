@@ -140,7 +140,7 @@ def test_cli_gate_reads_the_baseline_from_config(tmp_path: Path, capsys: pytest.
     ("args", "table", "message"),
     [
         (["--audit", "missing.json"], "", "no such file [data-error]"),
-        ([], "min_quality = 12", "quality is scored 0-10 [config-error]"),
+        ([], "min_quality = 12", "min_quality: expected a number from 0 to 10 (quality is scored 0-10), got 12 [config-error]"),
         ([], "fail_on_sevrity = 'high'", "unknown key(s): fail_on_sevrity [config-error]"),
     ],
 )

@@ -106,19 +106,23 @@ def test_report_outcomes_read_skip_reasons_and_kinds() -> None:
     assert (passed.duration, passed.observation.assertions) == (1.75, 4)
 
 
-def test_stream_outcomes_mark_the_interrupted_test_and_merge_prefers_the_report_status() -> None:
+def test_stream_outcomes_leave_the_unfinished_test_to_the_runner_and_merge_prefers_the_report_status() -> None:
     records = [
         {"event": "collected", "count": 3},
         {"event": "start", "nodeid": "t.py::test_a"},
         {"event": "finished", "nodeid": "t.py::test_a", "outcome": "passed", "duration": 0.5,
          "observation": {"assertions": 2}},
+        {"event": "start", "nodeid": "t.py::test_c"},
+        {"event": "finished", "nodeid": "t.py::test_c", "outcome": "failed", "reason": "AssertionError: assert 1 == 2",
+         "details": "E   assert 1 == 2"},
         {"event": "start", "nodeid": "t.py::test_b"},
     ]
-    streamed = outcomes_from_stream(records, "s", {}, interrupted="crashed")
+    streamed = outcomes_from_stream(records, "s", {})
     assert [(o.node_id, o.status, o.reason) for o in streamed] == [
-        ("t.py::test_a", "passed", None), ("t.py::test_b", "error", "crashed")]
-    assert outcomes_from_stream(records, "s", {}) == streamed[:1]
-    reported = (_outcome("t.py::test_a", "failed", None),)
+        ("t.py::test_a", "passed", None), ("t.py::test_c", "failed", "AssertionError: assert 1 == 2")]
+    reported = (_outcome("t.py::test_a", "failed", None), _outcome("t.py::test_c", "failed", None))
     merged = merge_outcomes(reported, streamed)
-    assert [(o.node_id, o.status) for o in merged] == [("t.py::test_a", "failed"), ("t.py::test_b", "error")]
+    assert [(o.node_id, o.status, o.reason) for o in merged] == [
+        ("t.py::test_a", "failed", None), ("t.py::test_c", "failed", "AssertionError: assert 1 == 2")]
     assert merged[0].observation.assertions == 2
+    assert merged[1].details == "E   assert 1 == 2"

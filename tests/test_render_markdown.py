@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from goldtest import compare
-from review_audit import ACCEPTS_501, review_audit
+from review_audit import ACCEPTS_501, SMOKE_FILE, STREAMING_FAILURE, review_audit
 
 from auditor.report.base import RenderContext
 from auditor.report.markdown import MarkdownReporter
 
 REVIEW = review_audit(with_scores=True)
+FAILING = f"{SMOKE_FILE}::test_streaming_headers"
 
 
 def test_markdown_matches_gold() -> None:
@@ -20,6 +21,7 @@ def test_markdown_has_the_review_sections_in_order() -> None:
     headings = [line for line in text.splitlines() if line.startswith("## ")]
     assert headings == [
         "## Red flags",
+        "## Failures (1 of 1)",
         "## Critical findings",
         "## Test quality assessment matrix",
         "## Root cause hypotheses",
@@ -28,7 +30,8 @@ def test_markdown_has_the_review_sections_in_order() -> None:
         "## Action items",
         "## Top findings (3 of 3)",
     ]
-    assert "| **Total** | **43** | **7** | **6** | **Partial** | **4.1/10** | **—** |" in text
+    assert "| **Total** | **43** | **7** | **6** | **0** | **Partial** | **4.1/10** | **—** |" in text
+    assert f"| `{FAILING}` | failed (re-runs: failed, failed) | {STREAMING_FAILURE} |" in text
     assert f"- 🚩 {ACCEPTS_501} passes while the server answers 501." in text
 
 

@@ -26,7 +26,8 @@ def test_matrix_rows_and_totals() -> None:
         ["Benchmarks", "12", "0", "0"],
         ["Total", "43", "7", "6"],
     ]
-    assert [c[5] for c in cells] == ["7.1/10", "unknown", "unknown", "unknown", "4.1/10"]
+    assert [c[4] for c in cells] == ["0", "0", "0", "0", "0"]  # flaky
+    assert [c[6] for c in cells] == ["7.1/10", "unknown", "unknown", "unknown", "4.1/10"]
 
 
 def test_headline_flags_and_findings() -> None:

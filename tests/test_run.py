@@ -34,8 +34,10 @@ def test_completed_and_failed_suites_keep_exit_code_and_observations(make_projec
     suite = SuiteConfig(name="smoke", paths=("tests/smoke",), category="smoke", timeout=120)
     result = run_pytest(suite, root=root, json_path=tmp_path / "r.json")
     assert (result.status, result.exit_code, result.collected) == ("failed", 1, 2)
-    assert _statuses(result) == {"test_ok": ("passed", None), "test_wrong": ("failed", None)}
+    assert _statuses(result) == {"test_ok": ("passed", None), "test_wrong": ("failed", "AssertionError: assert 501 == 200")}
     wrong = next(o for o in result.outcomes if o.node_id.endswith("test_wrong"))
+    assert (wrong.reruns, wrong.flaky) == (("failed", "failed"), False)  # re-run twice (the default), failed twice
+    assert "tests/smoke/test_a.py:7: AssertionError" in wrong.details
     assert [x.status for x in wrong.observation.http] == [501]
     assert wrong.observation.assertions == 0  # the only assert failed: none passed
     assert "--audit" in result.command
@@ -60,7 +62,8 @@ def test_timeout_kills_the_process_group_and_keeps_partial_results(make_project,
     assert time.monotonic() - started < 30
     assert result.status == "timed_out"
     assert result.message == "killed after the 4s timeout"
-    assert _statuses(result) == {"test_fast": ("passed", None), "test_hangs": ("error", "timed_out")}
+    assert _statuses(result) == {"test_fast": ("passed", None),
+                                 "test_hangs": ("interrupted", "the suite's 4s timeout expired while it ran")}
     child = int(pid_file.read_text())
     deadline = time.monotonic() + 10
     while _alive(child) and time.monotonic() < deadline:
@@ -78,7 +81,7 @@ def _alive(pid: int) -> bool:
     return status != "Z"
 
 
-def test_interpreter_abort_is_crashed_with_results_so_far(make_project, tmp_path: Path) -> None:
+def test_interpreter_abort_is_the_crash_of_its_test_and_the_suite_goes_on(make_project, tmp_path: Path) -> None:
     root = make_project({"tests/unit/test_crash.py": '''
         import os
 
@@ -93,10 +96,61 @@ def test_interpreter_abort_is_crashed_with_results_so_far(make_project, tmp_path
     '''})
     suite = SuiteConfig(name="unit", paths=("tests/unit",), category="unit", timeout=120)
     result = run_pytest(suite, root=root, json_path=tmp_path / "r.json")
-    assert result.status == "crashed"
-    assert result.exit_code < 0
-    assert result.message.startswith("pytest died by signal 6")
-    assert _statuses(result) == {"test_first": ("passed", None), "test_aborts": ("error", "crashed")}
+    assert (result.status, result.exit_code, result.restarts, result.collected) == ("failed", 0, 1, 3)
+    assert result.message.startswith("pytest started again 1 time(s) after a crash or hang")
+    assert _statuses(result) == {
+        "test_first": ("passed", None),
+        "test_aborts": ("crashed", "the pytest process died by signal 6 (SIGABRT) while this test ran"),
+        "test_never_reached": ("passed", None)}
+    aborted = next(o for o in result.outcomes if o.status == "crashed")
+    assert "Fatal Python error: Aborted" in aborted.details and "test_crash.py" in aborted.details
+
+
+def test_only_what_pytest_deselected_is_deselected_and_a_session_ended_by_a_test_goes_on(make_project) -> None:
+    root = make_project({
+        "pyproject.toml": """
+            [tool.pytest.ini_options]
+            markers = ["slow: slow tests"]
+
+            [tool.auditor.suites.unit]
+            paths = ["tests/unit"]
+            markers = "not slow"
+        """,
+        "tests/unit/test_u.py": """
+            import os
+
+            import pytest
+
+
+            def test_fast():
+                assert 1 < 2
+
+
+            @pytest.mark.slow
+            def test_slow():
+                assert 2 < 3
+
+
+            def test_ends_the_session():
+                os._exit(0)
+
+
+            def test_after():
+                assert 3 < 4
+        """,
+    })
+    config = read_config(root)
+    inventory = collect(config)
+    suites = reconcile(inventory, run_suites(config, inventory))
+    outcomes = {o.node_id.split("::")[-1]: (o.status, o.reason) for s in suites for o in s.outcomes}
+    assert outcomes == {
+        "test_fast": ("passed", None),
+        "test_slow": ("not_run", "deselected"),
+        "test_ends_the_session": ("crashed", "the pytest process exited with code 0 while this test ran"),
+        "test_after": ("passed", None),
+    }
+    assert suites[0].deselected_ids == ("tests/unit/test_u.py::test_slow",)
+    assert (suites[0].collected, suites[0].deselected, suites[0].restarts) == (3, 1, 1)
 
 
 def test_no_tests_is_exit_code_5(make_project, tmp_path: Path) -> None:

@@ -67,3 +67,12 @@ def test_audit_json_history_and_markdown_were_written(audited) -> None:
     assert len(history) == 1 and json.loads(history[0])["run"] == 7
     markdown = MarkdownReporter().render(audit, RenderContext())
     assert "| **Total** | **43** | **7** | **6** |" in markdown
+
+
+def test_the_failing_smoke_test_says_why_as_the_hand_built_review_does(audited) -> None:
+    from review_audit import STREAMING_FAILURE
+
+    _, _, audit = audited
+    outcome = next(o for s in audit.suites for o in s.outcomes if o.node_id.endswith("::test_streaming_headers"))
+    assert (outcome.status, outcome.reason, outcome.reruns, outcome.flaky) == ("failed", STREAMING_FAILURE, ("failed", "failed"), False)
+    assert "test_basic_inference.py:32: AssertionError" in outcome.details

@@ -2,7 +2,7 @@
 
 Rules see one test at a time through :class:`~auditor.collect.rules.facts.TestFacts`. A test that pytest never
 collects gets no rule findings (its AUD124/AUD126 finding says it all); an unconditionally skipped
-test only gets the rules about its marks.
+test only gets the rules about its marks; the tests of a file over ``HUGE_FILE_BYTES`` get none (AUD903).
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ def prepare(
     """Facts of every test the rules look at, by module path (in inventory order)."""
     by_module: dict[str, list[TestFacts]] = {}
     for test in nodes:
-        if test.primary and test.case.collectable:
+        # A huge file's tests are counted but not analysed (the AUD903 note on the file says so).
+        if test.primary and test.case.collectable and not test.module.huge_bytes:
             facts = TestFacts(test=test, config=config, settings=settings, index=index)
             by_module.setdefault(test.case.path, []).append(facts)
     return by_module

@@ -3,7 +3,9 @@
 ``collect`` walks the test paths as pytest would (``python_files``, ``norecursedirs``, explicit paths
 always scanned), records each test ``def`` as a :class:`~auditor.model.TestCase` with its category,
 marks, parametrize size and fixtures, and says which tests pytest will never collect and why.
-Unreadable files become AUD9xx findings; the walk never stops on one.
+Unreadable files become AUD9xx findings; the walk never stops on one. Every file that parses is
+inventoried whatever its size (the rules skip a huge one, AUD903), and the tests of a file pytest cannot
+import (not valid in its encoding, AUD902) are counted as uncollectable.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import gc
 import hashlib
 import io
 import os
+import re
 import tokenize
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,8 +37,10 @@ from auditor.config import AuditConfig
 from auditor.exceptions import CollectError
 from auditor.model import Finding, TestCase
 
-#: Files larger than this are reported (AUD903) instead of parsed: generated code, not tests.
+#: Test files larger than this are inventoried but not analysed by the rules (an AUD903 note says so).
 HUGE_FILE_BYTES = 2_000_000
+#: A coding line (PEP 263), in the first two lines of a file.
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+", re.MULTILINE)
 
 __all__ = ["Inventory", "SourceModule", "TestNode", "collect"]
 
@@ -182,21 +187,37 @@ def _test_like_place(rel: str) -> bool:
 def _mentions_tests(path: Path) -> bool:
     """Cheap pre-check before parsing a file outside ``python_files``: does it define test-like things?"""
     try:
-        if path.stat().st_size > HUGE_FILE_BYTES:
-            return False
         data = path.read_bytes()
     except OSError:
         return False
     return b"def test" in data or b"class Test" in data
 
 
-def _decode(walk: Walk, path: Path, data: bytes) -> str | None:
+def _decode(data: bytes) -> tuple[str, str | None]:
+    """The text of a source file, and why Python cannot import it (``None`` when it can).
+
+    A file that is not valid in its encoding is still read, with U+FFFD for the bad bytes, so its tests
+    are counted; pytest fails on it at import, so they are uncollectable (AUD902).
+    """
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        return data.decode(encoding)
-    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
-        walk.problem("AUD902", f"cannot decode the file ({type(exc).__name__}: {exc}); it was not scanned", path)
-        return None
+    except SyntaxError as exc:  # an unknown or contradictory coding line, or undecodable first lines
+        why = f"its coding line cannot be used ({exc})"
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            why = _undecodable(bad, data)
+        return data.decode("utf-8", errors="replace"), why
+    try:
+        return data.decode(encoding), None
+    except UnicodeDecodeError as exc:
+        return data.decode(encoding, errors="replace"), _undecodable(exc, data)
+
+
+def _undecodable(exc: UnicodeDecodeError, data: bytes) -> str:
+    declared = _CODING.search(b"\n".join(data.split(b"\n", 2)[:2])) is not None
+    which = "the encoding its coding line declares" if declared else "Python's default, and no coding line declares another"
+    return f"not valid {exc.encoding} ({which}): byte 0x{data[exc.start]:02x} at offset {exc.start}"
 
 
 def _load(walk: Walk, path: Path, *, is_test: bool, outside_python_files: bool = False) -> None:
@@ -208,10 +229,6 @@ def _load(walk: Walk, path: Path, *, is_test: bool, outside_python_files: bool =
     walk.visited.add(rel)
     try:
         stat = path.stat()
-        size = stat.st_size
-        if size > HUGE_FILE_BYTES:
-            walk.problem("AUD903", f"file is {size:,} bytes (limit {HUGE_FILE_BYTES:,}); it was not scanned", path)
-            return
         if walk.reuse is not None:
             stand_in = walk.reuse(rel, path, stat, is_test, outside_python_files)
             if stand_in is not None:
@@ -251,16 +268,16 @@ def parse_module(path: Path, rel: str, *, is_test: bool, outside_python_files: b
 
 
 def _parse(walk: Walk, path: Path, data: bytes, *, is_test: bool, outside_python_files: bool) -> None:
-    text = _decode(walk, path, data)
-    if text is None:
-        return
+    text, unimportable = _decode(data)
     try:
         tree = ast.parse(text, filename=str(path))
-    except SyntaxError as exc:
-        walk.problem("AUD901", f"syntax error: {exc.msg}; none of its tests can run", path, exc.lineno or 1)
-        return
-    except (ValueError, RecursionError) as exc:
-        walk.problem("AUD901", f"cannot parse: {exc}", path)
+    except (SyntaxError, ValueError, RecursionError) as exc:
+        if unimportable is not None:
+            walk.problem("AUD902", f"pytest cannot import this file: {unimportable}; its tests cannot run or be counted", path)
+        elif isinstance(exc, SyntaxError):
+            walk.problem("AUD901", f"syntax error: {exc.msg}; none of its tests can run", path, exc.lineno or 1)
+        else:
+            walk.problem("AUD901", f"cannot parse: {exc}", path)
         return
     walk.modules.append(
         SourceModule(
@@ -269,6 +286,8 @@ def _parse(walk: Walk, path: Path, data: bytes, *, is_test: bool, outside_python
             lines=tuple(text.splitlines()),
             is_test=is_test,
             outside_python_files=outside_python_files,
+            huge_bytes=len(data) if len(data) > HUGE_FILE_BYTES else 0,
+            unimportable=unimportable,
         )
     )
 

@@ -41,6 +41,10 @@ class SourceModule:
     lines: tuple[str, ...] = field(compare=False, repr=False)
     is_test: bool = True
     outside_python_files: bool = False
+    #: The file's size when it is too large for the rules (its tests are still counted); 0 otherwise.
+    huge_bytes: int = 0
+    #: Why Python cannot import the file although it parses (not valid in its encoding), else ``None``.
+    unimportable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -356,11 +360,13 @@ def module_tests(
 ) -> tuple[list[TestNode], list[Finding]]:
     """The tests defined in ``module`` (none for a conftest), with findings for those pytest never collects."""
     if not module.is_test:
-        return [], []
+        return [], _file_notes(module, config, [], [])
     ctx = _Context(module=module, config=config, settings=settings)
     tree = module.tree
     disabled = None
-    if module.outside_python_files:
+    if module.unimportable:
+        disabled = f"pytest cannot import the file: {module.unimportable}"
+    elif module.outside_python_files:
         disabled = f"file name outside python_files ({', '.join(settings.python_files)})"
     elif _assigned_false(tree.body, "__test__"):
         disabled = "module sets __test__ = False"
@@ -383,4 +389,18 @@ def module_tests(
                     config=config,
                 )
             )
-    return ctx.nodes, ctx.findings
+    return ctx.nodes, _file_notes(module, config, ctx.nodes, ctx.findings)
+
+
+def _file_notes(module: SourceModule, config: AuditConfig, nodes: list[TestNode], findings: list[Finding]) -> list[Finding]:
+    """One finding for a file pytest cannot import (instead of one per test), and the note on a huge file."""
+    count = len(nodes)
+    if module.unimportable:
+        findings = [f for f in findings if f.rule != "AUD124"]
+        lost = f"none of its {count} test(s) can run" if module.is_test else "no test in its folder can run"
+        message = f"pytest cannot import this file: {module.unimportable}; {lost}"
+        findings.append(finding("AUD902", message, path=module.path, line=1, test_id=None, config=config))
+    if module.huge_bytes and module.is_test:
+        message = f"file is {module.huge_bytes:,} bytes: its {count:,} test(s) are counted, but the rules did not analyse it"
+        findings.append(finding("AUD903", message, path=module.path, line=1, test_id=None, config=config))
+    return findings

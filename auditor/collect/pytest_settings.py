@@ -137,3 +137,13 @@ def read_pytest_settings(root: Path) -> PytestSettings:
         if values is not None:
             return _settings(values, setup_cfg)
     return PytestSettings()
+
+
+def project_root(path: Path | str) -> Path:
+    """The project a path belongs to: the nearest folder at or above it holding pyproject.toml, else the path's folder."""
+    start = Path(path).resolve()
+    start = start if start.is_dir() else start.parent
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return start

@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +35,8 @@ from auditor.config import AuditConfig
 from auditor.exceptions import ConfigError
 from auditor.model import Audit, ProbeResult
 from auditor.probe.plan import TIMING_CATEGORIES, Report, Session, plan
-from auditor.run.runner import kill_group, read_stream, start_pytest
+from auditor.run import processes
+from auditor.run.runner import read_stream
 
 
 @dataclass(frozen=True)
@@ -64,18 +64,12 @@ def run_session(session: Session, root: Path, scratch: Path) -> SessionResult:
     environment.pop("AUDITOR_SABOTAGE", None)  # the plan says which mode runs when
     timeout = suite.timeout * max(1, len(session.modes))
     started = time.monotonic()
-    with open(log_path, "wb") as log:
-        process = start_pytest(command, cwd=root, env=environment, log=log, what=f"probe of {session.label}")
-        try:
-            code: int | None = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            code = None
-        finally:
-            if process.poll() is None:  # timed out, or we are interrupted: never leave the session running
-                kill_group(process)
+    code, stopped = _run(command, root, environment, log_path, timeout, session.label)
     verdicts, answered, problems = _read_stream(stream)
     message = None
-    if code is None:
+    if stopped:
+        message = f"stopped by {stopped}"
+    elif code is None:
         message = f"killed after {timeout:g}s"
     elif code not in (0, 5):
         message = f"pytest exit code {code}: {_last_line(log_path)}"
@@ -87,6 +81,31 @@ def run_session(session: Session, root: Path, scratch: Path) -> SessionResult:
         if lost:
             verdicts[node] = verdicts.get(node, ()) + lost
     return SessionResult(session, verdicts, time.monotonic() - started, message)
+
+
+def _run(command: list[str], root: Path, env: dict[str, str], log_path: Path, timeout: float,
+         label: str) -> tuple[int | None, str | None]:
+    """(exit code, or ``None`` when killed at the timeout; the signal that stopped the audit, if one did)."""
+    if processes.stop_requested():
+        return None, processes.stop_requested()
+    with open(log_path, "wb") as log:
+        try:
+            process = processes.start(command, cwd=root, env=env, log=log, what=f"probe of {label}")
+        except processes.StopRequested:
+            return None, processes.stop_requested()
+        deadline, watched, ended = time.monotonic() + timeout, 0.0, False
+        try:
+            while not (ended := processes.exited(process)):
+                now = time.monotonic()
+                if processes.stop_requested() or now >= deadline:
+                    break
+                if now - watched >= 0.5:
+                    processes.watch(process)
+                    watched = now
+                time.sleep(0.05)
+        finally:
+            processes.kill_tree(process)  # timed out, stopped, or leftovers of a finished session
+    return (process.returncode if ended else None), processes.stop_requested()
 
 
 def _read_stream(path: Path) -> tuple[dict[str, tuple[ProbeResult, ...]], dict[str, set[str]], list[str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -10,8 +11,11 @@ import jinja2
 
 from auditor.model import Audit
 
-#: Top-level folder of the report templates (``report.md.j2``, ``report.html.j2``, partials).
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+#: The report templates (``report.md.j2``, ``report.html.j2``, partials) live at the top of the repository;
+#: a wheel carries them inside this package as ``auditor/report/templates/`` (copied there by setup.py).
+PACKAGE = "auditor.report"
+PACKAGED_TEMPLATES = "templates"
+REPOSITORY_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
 @dataclass(frozen=True)
@@ -38,10 +42,21 @@ class Reporter(Protocol):
 
 
 
+def template_loader() -> jinja2.BaseLoader:
+    """Where the templates are read: the installed package (a wheel), else the repository's top-level folder
+    (a checkout or an editable install). Neither is an installation error, said before anything renders."""
+    if resources.files(PACKAGE).joinpath(PACKAGED_TEMPLATES).is_dir():
+        return jinja2.PackageLoader(PACKAGE, PACKAGED_TEMPLATES)
+    if REPOSITORY_TEMPLATES.is_dir():
+        return jinja2.FileSystemLoader(REPOSITORY_TEMPLATES)
+    raise RuntimeError(f"the report templates are missing (neither {PACKAGE}/{PACKAGED_TEMPLATES} in the installed "
+                       f"package nor {REPOSITORY_TEMPLATES}); reinstall the auditor")
+
+
 def environment(*, html: bool) -> jinja2.Environment:
     """The jinja environment: strict undefined; HTML autoescaped, Markdown not."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        loader=template_loader(),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(["html", "html.j2"]) if html else False,
         trim_blocks=True,

@@ -11,8 +11,10 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.model import Audit
+from auditor.status.evidence import collect_evidence
 from auditor.status.summary import (
     category_label,
+    failures,
     location,
     matrix_rows,
     severity_counts,
@@ -35,8 +37,13 @@ def make_console() -> Console:
     return console
 
 
-def print_audit(audit: Audit, console: Console, *, findings: int = 10) -> None:
-    """Print the matrix with totals, the completion headline, red flags and the top ``findings``."""
+FAILURE_STYLES = {"CRASHED": "bold red", "HUNG": "bold red", "ERROR": "red", "FAILED": "red", "FLAKY": "bold magenta",
+                  "INTERRUPTED": "yellow"}
+
+
+def print_audit(audit: Audit, console: Console, *, findings: int = 10, failed: int = 20) -> None:
+    """Print the matrix with totals, the completion headline, red flags, the first ``failed`` failures with
+    why each failed, and the top ``findings``."""
     console.print(matrix_table(audit))
     completion = audit.completion
     if completion is not None:
@@ -52,6 +59,7 @@ def print_audit(audit: Audit, console: Console, *, findings: int = 10) -> None:
             console.print(Text("Red flags", style="bold red"))
             for flag in completion.red_flags:
                 console.print(Text("  ! ", style="bold red") + Text(flag))
+    print_failures(audit, console, limit=failed)
     shown = top_findings(audit.findings, findings)
     if shown:
         counts = severity_counts(audit.findings)
@@ -66,6 +74,22 @@ def print_audit(audit: Audit, console: Console, *, findings: int = 10) -> None:
             console.print(row)
 
 
+def print_failures(audit: Audit, console: Console, *, limit: int = 20) -> None:
+    """Each test that failed, errored, crashed, hung or was interrupted, with the first line of why."""
+    rows = failures(collect_evidence(audit))
+    if not rows:
+        return
+    console.print(Text(f"Failures ({min(limit, len(rows))} of {len(rows)})", style="bold"))
+    for row in rows[:limit]:
+        line = Text("  ")
+        line.append(f"{row.label:<11}", style=FAILURE_STYLES.get(row.label, ""))
+        line.append(f" {row.node_id}")
+        if row.reruns:
+            line.append(f" (re-runs: {row.reruns})", style="dim")
+        console.print(line)
+        console.print(Text("      " + row.why, style="dim" if row.why == "no reason recorded" else ""))
+
+
 def matrix_table(audit: Audit) -> Table:
     """The test quality assessment matrix as a rich table."""
     table = Table(title="Test quality assessment", title_justify="left", show_lines=False)
@@ -74,6 +98,7 @@ def matrix_table(audit: Audit) -> Table:
         ("Tests Created", "right"),
         ("Tests Run", "right"),
         ("Tests Passing", "right"),
+        ("Flaky", "right"),
         ("Real Infrastructure", "left"),
         ("Quality Score", "left"),
         ("Sabotage kill rate", "right"),
@@ -88,6 +113,7 @@ def matrix_table(audit: Audit) -> Table:
             str(row.created),
             Text(str(row.run), style="" if row.run == row.created else "bold red"),
             str(row.passed),
+            Text(str(row.flaky), style="bold magenta" if row.flaky else ""),
             row.infrastructure,
             Text(row.quality, style=style),
             row.kill_rate,

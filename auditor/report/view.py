@@ -15,7 +15,9 @@ from auditor.model import Audit, Finding, Score
 from auditor.status.diagnose import Diagnosis, diagnose
 from auditor.status.evidence import TestEvidence, collect_evidence
 from auditor.status.summary import (
+    FailureRow,
     MatrixRow,
+    failures,
     location,
     matrix_rows,
     severity_counts,
@@ -24,7 +26,10 @@ from auditor.status.summary import (
 
 VERDICT_ICONS = {"confirmed": "🚨", "likely": "✅", "possible": "⚠️", "unlikely": "➖", "unknown": "❓"}
 # Plain symbols, not emoji: they render with any system font (headless Chromium has no emoji font).
-STATUS_ICONS = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "↷", "xfailed": "–", "xpassed": "!", "not_run": "○"}
+STATUS_ICONS = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "↷", "xfailed": "–", "xpassed": "!", "crashed": "✗",
+                "hung": "⧗", "interrupted": "■", "not_run": "○"}
+#: Failures listed on the page (each with why); the rest are counted.
+FAILURES_SHOWN = 25
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,11 @@ class TestView:
     findings: tuple[FindingView, ...]
     vacuous: str
     source: tuple[SourceLine, ...]
+    #: The bounded traceback, output or stack excerpt behind ``reason`` ("" when none).
+    details: str = ""
+    #: Statuses of its re-runs ("" when not re-run), and whether one passed after a failure.
+    reruns: str = ""
+    flaky: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,9 @@ class Page:
     gap_flag: bool
     rows: tuple[MatrixRow, ...]
     red_flags: tuple[str, ...]
+    #: Tests that did not pass, with why (at most FAILURES_SHOWN), and how many there are in all.
+    failures: tuple[FailureRow, ...]
+    failures_total: int
     diagnosis: Diagnosis
     verdict_icons: dict[str, str]
     dimensions: tuple[DimensionView, ...]
@@ -179,6 +192,8 @@ def build_page(audit: Audit, *, history: Sequence[dict[str, Any]] = (), findings
         gap_flag=bool(completion and completion.claimed is not None and completion.claimed - completion.value > 15),
         rows=rows,
         red_flags=completion.red_flags if completion else (),
+        failures=failures(evidence, FAILURES_SHOWN),
+        failures_total=len(failures(evidence)),
         diagnosis=diagnose(audit, evidence),
         verdict_icons=VERDICT_ICONS,
         dimensions=tuple(
@@ -197,7 +212,7 @@ def build_page(audit: Audit, *, history: Sequence[dict[str, Any]] = (), findings
 
 def _problems_first(item: TestEvidence) -> tuple[int, str]:
     """Drill-down order: weak, failing or vacuous tests, then never-run ones, then sound passes."""
-    if item.findings or item.status in ("failed", "error", "xpassed") or item.weak or item.vacuous:
+    if item.findings or item.status in ("failed", "error", "crashed", "hung", "xpassed") or item.weak or item.vacuous:
         return (0, item.node_id)
     return (1 if not item.ran else 2, item.node_id)
 
@@ -232,6 +247,9 @@ def _test_view(item: TestEvidence, audit: Audit, root: Path) -> TestView:
         findings=tuple(_finding_view(f) for f in item.findings),
         vacuous=item.vacuous or "",
         source=_source(root, case.path, case.line, flagged) if case else (),
+        details=item.details or "",
+        reruns=", ".join(item.outcome.reruns) if item.outcome else "",
+        flaky=item.flaky,
     )
 
 

@@ -107,9 +107,12 @@ def _node_id(element: ElementTree.Element, modules: dict[str, str]) -> str:
 
 
 def _junit_status(element: ElementTree.Element) -> tuple[str, str | None]:
+    from auditor.run.excerpt import failure_reason
+
     for tag, status in (("failure", "failed"), ("error", "error")):
-        if element.find(tag) is not None:
-            return status, None
+        found = element.find(tag)
+        if found is not None:  # pytest writes the exception's first line as the message, the traceback as text
+            return status, failure_reason(found.text, found.get("message"))
     skipped = element.find("skipped")
     if skipped is not None:
         message = skipped.get("message") or None

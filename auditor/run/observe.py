@@ -12,7 +12,7 @@ from auditor.config import AuditConfig
 from auditor.model import CATEGORIES, Observation, Outcome, SuiteResult, Tally, TestCase
 from auditor.serialize import from_dict
 
-RAN = ("passed", "failed", "error", "xfailed", "xpassed")
+RAN = ("passed", "failed", "error", "xfailed", "xpassed", "crashed", "hung")
 NOT_RUN_SUITE = "(not run)"
 
 
@@ -35,30 +35,44 @@ def outcomes_from_report(report: dict[str, Any], suite: str, cases: dict[str, Te
             skip_kind = "unconditional" if unconditional else "conditional"
         elif status in ("xfailed", "xpassed"):
             reason = test.get("call", {}).get("xfail_reason") or None
+        details = None
+        if status in ("failed", "error"):
+            reason, details = _failure(test)
         metadata = (test.get("metadata") or {}).get("auditor")
         observation = from_dict(Observation, metadata) if isinstance(metadata, dict) else None
         duration = sum(float(test.get(stage, {}).get("duration", 0.0)) for stage in ("setup", "call", "teardown"))
         outcomes.append(Outcome(node_id=node_id, case_id=case_id_of(node_id), status=status, suite=suite, reason=reason,
-                                skip_kind=skip_kind, duration=duration, observation=observation))
+                                skip_kind=skip_kind, duration=duration, observation=observation, details=details))
     return tuple(outcomes)
 
 
-def outcomes_from_stream(records: Sequence[dict[str, Any]], suite: str, cases: dict[str, TestCase], *,
-                         interrupted: str | None = None) -> tuple[Outcome, ...]:
-    """Outcomes from our plugin's ``--audit-stream`` lines.
+def _failure(test: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(first line of what failed, traceback excerpt) of a failed or errored pytest-json-report test."""
+    from auditor.run.excerpt import excerpt, failure_reason
 
-    A test that started but never finished was running when the suite was ``interrupted``
-    ("timed_out" or "crashed"): it counts as an error with that reason.
+    for stage in ("setup", "call", "teardown"):
+        phase = test.get(stage)
+        if isinstance(phase, dict) and phase.get("outcome") == "failed":
+            text = phase.get("longrepr") if isinstance(phase.get("longrepr"), str) else ""
+            crash = phase.get("crash") if isinstance(phase.get("crash"), dict) else {}
+            reason = failure_reason(text, crash.get("message"))
+            if stage != "call" and reason:
+                reason = f"in {stage}: {reason}"
+            return reason, excerpt(text)
+    return None, None
+
+
+def outcomes_from_stream(records: Sequence[dict[str, Any]], suite: str, cases: dict[str, TestCase]) -> tuple[Outcome, ...]:
+    """Outcomes of the tests our plugin's ``--audit-stream`` lines show finished.
+
+    A test that started and never finished is left to the runner, which knows why its process ended.
     """
     finished: dict[str, Outcome] = {}
-    started: list[str] = []
     for record in records:
         event, node_id = record.get("event"), record.get("nodeid")
         if not isinstance(node_id, str):
             continue
-        if event == "start":
-            started.append(node_id)
-        elif event == "finished":
+        if event == "finished":
             status = record.get("outcome", "error")
             observation = record.get("observation")
             skip_kind = None
@@ -68,27 +82,26 @@ def outcomes_from_stream(records: Sequence[dict[str, Any]], suite: str, cases: d
                     else "conditional"
             finished[node_id] = Outcome(
                 node_id=node_id, case_id=case_id_of(node_id), status=status, suite=suite, reason=record.get("reason"),
-                skip_kind=skip_kind, duration=float(record.get("duration", 0.0)),
+                skip_kind=skip_kind, duration=float(record.get("duration", 0.0)), details=record.get("details"),
                 observation=from_dict(Observation, observation) if isinstance(observation, dict) else None)
-    outcomes = list(finished.values())
-    for node_id in dict.fromkeys(started):
-        if node_id not in finished and interrupted:
-            outcomes.append(Outcome(node_id=node_id, case_id=case_id_of(node_id), status="error", suite=suite,
-                                    reason=interrupted))
-    return tuple(outcomes)
+    return tuple(finished.values())
 
 
 def merge_outcomes(report: Sequence[Outcome], stream: Sequence[Outcome]) -> tuple[Outcome, ...]:
     """One outcome per node id: the json report's status, the stream's (final) observation.
 
-    Tests only in the stream (the json report is never written when pytest is killed) are kept.
+    Tests only in the stream (the json report is never written when pytest is killed) are kept; a reason
+    or excerpt only the stream has is kept too.
     """
     by_stream = {outcome.node_id: outcome for outcome in stream}
     merged = []
     for outcome in report:
         streamed = by_stream.pop(outcome.node_id, None)
-        if streamed is not None and streamed.observation is not None:
-            outcome = dataclasses.replace(outcome, observation=streamed.observation)
+        if streamed is not None:
+            outcome = dataclasses.replace(
+                outcome, observation=streamed.observation or outcome.observation,
+                reason=outcome.reason or (streamed.reason if streamed.status == outcome.status else None),
+                details=outcome.details or (streamed.details if streamed.status == outcome.status else None))
         merged.append(outcome)
     merged.extend(by_stream.values())
     return tuple(merged)
@@ -116,14 +129,14 @@ def reconcile(inventory: Any, suites: Sequence[SuiteResult]) -> tuple[SuiteResul
     for suite in suites:
         for outcome in suite.outcomes:
             seen[outcome.case_id] += 1
-    by_suite_status = {s.name: s.status for s in suites}
+    deselected = {s.name: {case_id_of(node) for node in s.deselected_ids} for s in suites if s.deselected_ids}
     missing = []
     for case in cases:
         expected = case.params if case.params is not None else 1
         have = seen.get(case.id, 0)
         if have >= max(expected, 1) or (have and case.params is None):
             continue
-        reason = _not_run_reason(case, suites, by_suite_status)
+        reason = _not_run_reason(case, suites, deselected)
         for index in range(have, max(expected, 1)):
             node_id = case.id if expected <= 1 else f"{case.id}[{index}]"
             missing.append(Outcome(node_id=node_id, case_id=case.id, status="not_run", suite=None, reason=reason))
@@ -132,21 +145,21 @@ def reconcile(inventory: Any, suites: Sequence[SuiteResult]) -> tuple[SuiteResul
     return (*suites, SuiteResult(name=NOT_RUN_SUITE, category="other", paths=(), status="not_run", outcomes=tuple(missing)))
 
 
-def _not_run_reason(case: TestCase, suites: Sequence[SuiteResult], statuses: dict[str, str]) -> str:
+def _not_run_reason(case: TestCase, suites: Sequence[SuiteResult], deselected: dict[str, set[str]]) -> str:
     if not case.collectable:
         return "uncollectable"
     covering = [s for s in suites if any(case.path == p or case.path.startswith(p.rstrip("/") + "/") for p in s.paths)]
     if covering and all(suite.status == "not_run" for suite in covering):
         return "suite_not_run"
     for suite in covering:
-        if suite.status == "timed_out":
-            return "timed_out"
-        if suite.status == "crashed":
-            return "crashed"
+        if suite.status in ("interrupted", "timed_out", "crashed"):
+            return suite.status
         if suite.status == "error":
             return "collection_error"
-    if covering:
+    if any(case.id in deselected.get(suite.name, ()) for suite in covering):
         return "deselected"
+    if covering:
+        return "not_collected"  # its suite ran to the end: pytest neither collected nor deselected it
     if suites and all(s.source == "results" for s in suites):
         return "suite_not_run"  # results were imported: we cannot know which suite would have run it
     return "not_in_suite"
@@ -173,6 +186,7 @@ def tally(cases: Sequence[TestCase], suites: Sequence[SuiteResult], config: Audi
             row = counts[category]
             if outcome.status == "not_run":
                 row["not_run"] += 1
+                row["deselected"] += outcome.reason == "deselected"
                 continue
             row["collected"] += 1
             if outcome.status in RAN:
@@ -181,6 +195,7 @@ def tally(cases: Sequence[TestCase], suites: Sequence[SuiteResult], config: Audi
                     observed[category].append(_touched_live(outcome))
             key = {"error": "errors"}.get(outcome.status, outcome.status)
             row[key] += 1
+            row["flaky"] += outcome.flaky
             if outcome.status == "skipped" and outcome.skip_kind == "unconditional":
                 row["skipped_unconditional"] += 1
     rows = []

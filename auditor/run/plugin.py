@@ -4,7 +4,12 @@ With ``--audit`` it records, per test, what the test really did (HTTP exchanges 
 sockets, processes, files written, mocks in force, assertions executed, pytest.raises blocks,
 warnings, phase durations) as an :class:`~auditor.model.Observation`, and puts it in
 pytest-json-report's ``metadata["auditor"]``. ``--audit-stream=PATH`` also appends one JSON line per
-test as it starts and finishes (flushed at once), so results survive a timeout or a crash.
+test as it starts and finishes (flushed at once), so results survive a timeout or a crash; the collected and
+deselected node ids; and a failed test's reason (the first line of its assertion or exception) and traceback
+excerpt. With a stream, ``SIGUSR1`` dumps every thread's stack (:mod:`faulthandler`) to ``PATH.<pid>.stacks``:
+the runner's watchdog asks for it before it kills a test that outran its ``test_timeout``. Nothing else of
+the test process changes. ``--audit-only=FILE`` (one node id a line) runs only those of the collected tests,
+silently: the runner resumes a suite after a crash, and re-runs failed tests, with it.
 ``--audit-sabotage=MODE`` rewrites HTTP responses during each test's call phase only.
 
 ``--audit-probe=PLAN`` (written by ``auditor probe``) runs each planned test once per sabotage mode instead
@@ -40,6 +45,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"sabotage HTTP responses during each test's call phase (env {SABOTAGE_ENV})")
     group.addoption("--audit-probe", default=None, metavar="PLAN",
                     help="run the tests of a probe plan (JSON from `auditor probe`) once per sabotage mode")
+    group.addoption("--audit-only", default=None, metavar="FILE",
+                    help="run only the collected tests whose node ids FILE lists, one a line (with --audit)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -59,7 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
     mode = _load_sabotage(sabotage_name, config.rootpath) if sabotage_name else None
     recorder = Recorder(count_assertions=bool(config.getini("enable_assertion_pass_hook")))
     recorder.install()
-    hooks = _AuditHooks(recorder, stream, mode, sabotage_name)
+    hooks = _AuditHooks(recorder, stream, mode, sabotage_name, _read_only(config.getoption("audit_only")))
     setattr(config, _STATE_KEY, hooks)
     config.pluginmanager.register(hooks, "auditor-hooks")
 
@@ -70,6 +77,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if hooks is not None:
         hooks.close()
         hooks.recorder.uninstall()
+
+
+def _read_only(path: str | None) -> frozenset[str] | None:
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return frozenset(line.rstrip("\n") for line in handle if line.strip())
+    except OSError as exc:
+        raise pytest.UsageError(f"--audit-only={path}: cannot read ({exc.strerror})") from None
 
 
 def _load_sabotage(name: str, rootpath: Any) -> Any:
@@ -89,17 +106,27 @@ def _load_sabotage(name: str, rootpath: Any) -> Any:
 class _AuditHooks:
     """Hooks that exist only while auditing."""
 
-    def __init__(self, recorder: Any, stream_path: str | None, mode: Any, mode_name: str | None) -> None:
+    def __init__(self, recorder: Any, stream_path: str | None, mode: Any, mode_name: str | None,
+                 only: frozenset[str] | None = None) -> None:
         self.recorder = recorder
         self.mode = mode
         self.mode_name = mode_name
+        self.only = only
         self._reports: dict[str, Any] = {}
         self._metadata: dict[str, Any] | None = None
         self._stream_lock = threading.Lock()
         # line-buffered append: each line reaches the file (and survives a kill -9) as soon as it is written
         self._stream = open(stream_path, "a", encoding="utf-8", buffering=1) if stream_path else None  # noqa: SIM115
+        self._stacks = _register_stack_dump(stream_path) if stream_path else None
 
     def close(self) -> None:
+        if self._stacks is not None:
+            import faulthandler
+            import signal
+
+            faulthandler.unregister(signal.SIGUSR1)
+            self._stacks.close()
+            self._stacks = None
         if self._stream is not None:
             self._stream.close()
             self._stream = None
@@ -110,8 +137,18 @@ class _AuditHooks:
         with self._stream_lock:
             self._stream.write(json.dumps(record, separators=(",", ":")) + "\n")
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if self.only is not None:
+            # Not a deselection (pytest's -m/-k are): the rest of the suite ran, or crashed, in an earlier process.
+            items[:] = [item for item in items if item.nodeid in self.only]
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self._emit({"event": "deselected", "nodeids": [item.nodeid for item in items], "pid": os.getpid()})
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self._emit({"event": "collected", "count": len(session.items), "pid": os.getpid()})
+        self._emit({"event": "collected", "count": len(session.items), "nodeids": [i.nodeid for i in session.items],
+                    "pid": os.getpid()})
 
     # tryfirst: be outside pytest's own warnings wrapper, which reports a test's warnings only as it exits
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -124,6 +161,12 @@ class _AuditHooks:
             yield
         finally:
             self.recorder.stop()
+        broken = _broken_streams(item.config) if self._stream is not None else None
+        if broken:
+            # pytest cannot capture or report any later test in this process: end it, as a crash of this test,
+            # and the runner goes on with the rest in a fresh one.
+            self._emit({"event": "broken", "nodeid": item.nodeid, "reason": broken, "pid": os.getpid()})
+            os._exit(70)
         record = _finished(item.nodeid, self._reports, self.recorder)
         if self._metadata is not None:
             # Same object pytest-json-report holds (in-process runs): give it the final figures and warnings.
@@ -174,33 +217,84 @@ def _finished(nodeid: str, reports: dict[str, Any], recorder: Any) -> dict[str, 
     """The stream record of one finished test, with the outcome pytest-json-report would give it."""
     from auditor.serialize import to_dict
 
-    outcome, reason = _outcome(reports)
+    outcome, reason, details = _outcome(reports)
     return {
         "event": "finished",
         "nodeid": nodeid,
         "outcome": outcome,
         "reason": reason,
+        "details": details,
         "duration": sum(getattr(r, "duration", 0.0) for r in reports.values()),
         "observation": to_dict(recorder.observation()),
     }
 
 
-def _outcome(reports: dict[str, Any]) -> tuple[str, str | None]:
+def _outcome(reports: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    """(outcome, reason, details): the reason of a failure or error is the first line of what failed."""
     setup, call, teardown = reports.get("setup"), reports.get("call"), reports.get("teardown")
     if setup is not None and setup.failed:
-        return "error", None
+        return ("error", *_failure(setup))
     if setup is not None and setup.skipped:
-        return "skipped", _skip_reason(setup)
+        return "skipped", _skip_reason(setup), None
     if call is not None:
         if hasattr(call, "wasxfail"):
-            return ("xfailed" if call.skipped else "xpassed"), call.wasxfail or None
+            return ("xfailed" if call.skipped else "xpassed"), call.wasxfail or None, None
         if call.skipped:
-            return "skipped", _skip_reason(call)
+            return "skipped", _skip_reason(call), None
         if call.failed:
-            return "failed", None
+            return ("failed", *_failure(call))
     if teardown is not None and teardown.failed:
-        return "error", None
-    return ("passed", None) if call is not None else ("error", None)
+        return ("error", *_failure(teardown))
+    return ("passed", None, None) if call is not None else ("error", "the test never reached its call phase", None)
+
+
+def _failure(report: Any) -> tuple[str | None, str | None]:
+    """(first line of the failing assertion or exception, bounded traceback excerpt) of a failed phase."""
+    from auditor.run.excerpt import excerpt, failure_reason
+
+    crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
+    try:
+        text = report.longreprtext
+    except Exception:  # noqa: BLE001 - a broken repr must not lose the outcome
+        text = ""
+    reason = failure_reason(text, getattr(crash, "message", None))
+    if report.when != "call" and reason:
+        reason = f"in {report.when}: {reason}"
+    return reason, excerpt(text)
+
+
+def _broken_streams(config: pytest.Config) -> str | None:
+    """What a test broke of the process's standard output and error, if anything (then no later test can run)."""
+    import sys
+
+    broken = []
+    for fd in (1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            broken.append(f"file descriptor {fd}")
+    for name in ("stdout", "stderr"):
+        if any(getattr(stream, "closed", False) for stream in (getattr(sys, name, None), getattr(sys, f"__{name}__", None))):
+            broken.append(f"sys.{name}")
+    # pytest's own capture files (they stand in for sys.stdout/sys.stderr while a test runs)
+    capturing = getattr(config.pluginmanager.getplugin("capturemanager"), "_global_capturing", None)
+    for name in ("out", "err"):
+        tmpfile = getattr(getattr(capturing, name, None), "tmpfile", None)
+        if getattr(tmpfile, "closed", False):
+            broken.append(f"pytest's capture of std{name}")
+    return f"the test closed {', '.join(broken)}" if broken else None
+
+
+def _register_stack_dump(stream_path: str) -> Any:
+    """Let SIGUSR1 write every thread's stack to ``<stream>.<pid>.stacks`` (not on platforms without SIGUSR1)."""
+    import faulthandler
+    import signal
+
+    if not hasattr(signal, "SIGUSR1"):
+        return None
+    handle = open(f"{stream_path}.{os.getpid()}.stacks", "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+    faulthandler.register(signal.SIGUSR1, file=handle, all_threads=True)
+    return handle
 
 
 def _skip_reason(report: Any) -> str | None:

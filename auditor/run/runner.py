@@ -1,29 +1,42 @@
-"""Run: each suite as its own pytest subprocess, with a timeout that kills the whole process group.
+"""Run: each suite in pytest subprocesses that cannot lose a test.
 
-The pytest exit code is kept as data (``SuiteResult.exit_code``), never passed through as ours.
-Our plugin streams one JSON line per test to a file as it goes, so a suite that times out or whose
-interpreter dies still yields every result it reached.
+The pytest exit code is kept as data (``SuiteResult.exit_code``), never passed through as ours. Our plugin
+streams one JSON line per test as it starts and finishes (:mod:`auditor.run.attempt` watches it), so:
+
+- a test that kills its pytest process, whatever the exit code (``os._exit(0)``, a segfault, closed output),
+  is recorded as ``crashed``, and pytest starts again on the collected tests that have not run yet
+  (``--audit-only``), as pytest-xdist replaces a dead worker, until every test ran or crashed;
+- a test that outruns ``test_timeout`` has its stacks dumped, is recorded as ``hung``, and the suite resumes
+  in the same way;
+- the suite's own ``timeout`` and a stop request (SIGTERM/SIGINT, :mod:`auditor.run.processes`) end it: the
+  test in flight is ``interrupted``, the rest ``not_run`` with that reason;
+- failed tests are then re-run ``reruns`` times in a pass of their own; the first attempt keeps its outcome,
+  and one that passes on a re-run is flagged ``flaky``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import Any
 
 from auditor.collect.inventory import Inventory
 from auditor.config import AuditConfig, SuiteConfig
 from auditor.exceptions import RunError
-from auditor.model import SuiteResult, TestCase
+from auditor.model import Outcome, SuiteResult, TestCase
+from auditor.run import processes
+from auditor.run.attempt import EventSink, run_attempt
 from auditor.run.observe import (
+    case_id_of,
     merge_outcomes,
     outcomes_from_report,
     outcomes_from_stream,
@@ -31,11 +44,11 @@ from auditor.run.observe import (
 
 #: pytest exit codes -> suite status (5 = nothing collected).
 _STATUS = {0: "completed", 1: "failed", 2: "error", 3: "error", 4: "error", 5: "no_tests"}
+#: Statuses whose tests are re-run to tell a flaky test from a failing one.
+RERUN_STATUSES = ("failed", "error")
+_BROKEN = ("failed", "error", "crashed", "hung")
 
-#: Called with each stream record ({"event": "collected"|"start"|"finished", ...}) while a suite runs.
-EventSink = Callable[[dict[str, Any]], None]
-
-_POLL = 0.2  # seconds between looks at the stream file while a suite runs
+__all__ = ["EventSink", "bytecode_env", "default_suites", "pytest_command", "read_stream", "run_pytest", "run_suites"]
 
 
 def default_suites(config: AuditConfig, inventory: Inventory) -> tuple[SuiteConfig, ...]:
@@ -50,13 +63,14 @@ def default_suites(config: AuditConfig, inventory: Inventory) -> tuple[SuiteConf
     for category, paths in sorted(folders.items()):
         # keep only the outermost folders, so no test is run twice
         outer = sorted(p for p in paths if not any(p != q and p.startswith(q.rstrip("/") + "/") for q in paths))
-        suites.append(SuiteConfig(name=category, paths=tuple(outer), category=category, timeout=config.suite_timeout))
+        suites.append(SuiteConfig(name=category, paths=tuple(outer), category=category, timeout=config.suite_timeout,
+                                  test_timeout=config.test_timeout, reruns=config.reruns))
     return tuple(suites)
 
 
 def run_suites(config: AuditConfig, inventory: Inventory, *, progress: bool = False,
                only: Sequence[str] = ()) -> tuple[SuiteResult, ...]:
-    """Run every suite (or those named in ``only``) one after the other."""
+    """Run every suite (or those named in ``only``) one after the other; after a stop request, none more."""
     suites = default_suites(config, inventory)
     unknown = set(only) - {s.name for s in suites}
     if unknown:
@@ -68,10 +82,13 @@ def run_suites(config: AuditConfig, inventory: Inventory, *, progress: bool = Fa
     results = []
     with Progress(enabled=progress) as display:
         for suite in suites:
-            if suite not in chosen:
-                # reported as not run, so its tests get the reason "suite_not_run" rather than vanish
+            stopped = processes.stop_requested()
+            if suite not in chosen or stopped:
+                # reported, so its tests get a reason ("suite_not_run", "interrupted") rather than vanish
                 results.append(SuiteResult(name=suite.name, category=suite.category, paths=suite.paths,
-                                           status="not_run", message="not selected"))
+                                           status="interrupted" if stopped and suite in chosen else "not_run",
+                                           message=f"stopped by {stopped} before it started" if stopped
+                                           else "not selected"))
                 continue
             display.suite_started(suite.name, suite.paths or (suite.markers or "",))
             with tempfile.TemporaryDirectory(prefix="auditor-") as scratch:
@@ -83,11 +100,13 @@ def run_suites(config: AuditConfig, inventory: Inventory, *, progress: bool = Fa
 
 
 def pytest_command(suite: SuiteConfig, *, json_path: Path, stream_path: Path, node_ids: Sequence[str] = (),
-                   extra_args: Sequence[str] = ()) -> list[str]:
+                   extra_args: Sequence[str] = (), only_path: Path | None = None) -> list[str]:
     """The pytest command line for ``suite`` (or just ``node_ids``), with our plugin and report on."""
     command = [sys.executable, "-m", "pytest", *(node_ids or suite.paths), "-q", "-p", "no:cacheprovider",
                "--json-report", f"--json-report-file={json_path}", "--audit", f"--audit-stream={stream_path}",
                "-o", "enable_assertion_pass_hook=true", "-W", "always::ResourceWarning", *suite.args, *extra_args]
+    if only_path is not None:
+        command.append(f"--audit-only={only_path}")
     if suite.markers and not node_ids:
         command += ["-m", suite.markers]
     return command
@@ -108,6 +127,23 @@ def bytecode_env(environ: Mapping[str, str]) -> dict[str, str]:
     return {"PYTHONPYCACHEPREFIX": str(Path(tempfile.gettempdir()) / "auditor-pycache")}
 
 
+@dataclass
+class _Pass:
+    """The processes one list of tests took: the whole suite, or the failed tests of a re-run."""
+
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    collected: list[str] = field(default_factory=list)
+    deselected: list[str] = field(default_factory=list)
+    restarts: int = 0
+    #: "completed", "crashed" (died with no test to blame), "timed_out" or "interrupted"
+    end: str = "completed"
+    code: int | None = None
+    reported: bool = False  # the last process wrote its json report (it ended as pytest ends)
+    commands: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    log_tail: str | None = None
+
+
 def run_pytest(
     suite: SuiteConfig,
     *,
@@ -119,109 +155,212 @@ def run_pytest(
     cases: Mapping[str, TestCase] | None = None,
     on_event: EventSink | None = None,
 ) -> SuiteResult:
-    """One pytest subprocess over ``suite`` (or just ``node_ids``) in ``root`` (default: the current folder).
+    """Run ``suite`` (or just ``node_ids``) in ``root`` (default: the current folder) until every collected test
+    ran, crashed, hung, or the suite's ``timeout`` or a stop request ended it; then re-run its failed tests.
 
-    Status: completed / failed / error / no_tests from the exit code; ``timed_out`` when
-    ``suite.timeout`` passed (the process group is killed); ``crashed`` when the interpreter died
-    (signal or an exit code pytest never uses). Results reached before either are kept.
+    Status: ``interrupted`` (stop request), ``timed_out`` (the suite's timeout), ``crashed`` (pytest died with no
+    test running, e.g. while collecting), else from the last exit code, ``failed`` when any test failed,
+    errored, crashed or hung. Files go next to ``json_path``.
     """
     json_path = Path(json_path)
-    stream_path = json_path.with_name(json_path.stem + ".stream.jsonl")
-    for stale in (json_path, stream_path):
-        stale.unlink(missing_ok=True)
-    command = pytest_command(suite, json_path=json_path, stream_path=stream_path, node_ids=node_ids,
-                             extra_args=extra_args)
-    environment = {**os.environ, **bytecode_env(os.environ), **suite.env, **(env or {})}
-    cwd = Path(root) if root is not None else Path.cwd()
-    log_path = json_path.with_name(json_path.stem + ".log")
+    work = json_path.parent
     started = time.monotonic()
-    with open(log_path, "wb") as log:
-        process = start_pytest(command, cwd=cwd, env=environment, log=log, what=f"suite {suite.name}")
-        try:
-            timed_out = _wait(process, suite.timeout, started, stream_path, on_event)
-        except BaseException:
-            # The suite runs in its own session, so Ctrl-C never reached it: stop it before leaving.
-            kill_group(process)
-            raise
-    duration = time.monotonic() - started
-    code = process.returncode
-    report = _read_report(json_path)
-    records = read_stream(stream_path)
-    if timed_out:
-        status = "timed_out"
-    elif code is not None and code < 0:
-        status = "crashed"
-    else:
-        status = _STATUS.get(code, "crashed")
-    if status == "failed" and not report and not any(r.get("event") == "finished" for r in records):
-        status = "crashed"  # exit 1 with nothing reported: the interpreter died (os._exit(1), fatal error)
-    interrupted = {"timed_out": "timed_out", "crashed": "crashed"}.get(status)
-    known = dict(cases or {})
-    outcomes = merge_outcomes(outcomes_from_report(report, suite.name, known),
-                              outcomes_from_stream(records, suite.name, known, interrupted=interrupted))
-    summary = report.get("summary", {})
-    collected = int(summary.get("collected", 0)) or max((r.get("count", 0) for r in records
-                                                          if r.get("event") == "collected"), default=0)
+    context = _Context(suite=suite, work=work, stem=json_path.stem, cwd=Path(root) if root is not None else Path.cwd(),
+                       env={**os.environ, **bytecode_env(os.environ), **suite.env, **(env or {})},
+                       node_ids=tuple(node_ids), extra_args=tuple(extra_args), deadline=started + suite.timeout,
+                       known=dict(cases or {}), on_event=on_event)
+    main = context.run_pass(None, "")
+    outcomes = dict(main.outcomes)
+    notes = list(main.notes)
+    if suite.reruns and main.end == "completed":
+        notes += _rerun(context, outcomes)
+    status = _status(main, outcomes.values())
+    order = {node: index for index, node in enumerate(main.collected)}
+    ordered = sorted(outcomes.values(), key=lambda o: order.get(o.node_id, len(order)))
     return SuiteResult(
-        name=suite.name, category=suite.category, paths=tuple(node_ids or suite.paths), status=status, exit_code=code,
-        duration=duration, collected=collected, deselected=int(summary.get("deselected", 0)), outcomes=outcomes,
-        command=tuple(command), message=_message(status, suite, log_path, code),
+        name=suite.name, category=suite.category, paths=tuple(node_ids or suite.paths), status=status,
+        exit_code=main.code, duration=time.monotonic() - started, collected=len(main.collected),
+        deselected=len(main.deselected), outcomes=tuple(ordered), command=tuple(main.commands[0]) if main.commands else (),
+        message=_message(status, suite, main, notes), restarts=main.restarts, deselected_ids=tuple(main.deselected),
     )
 
 
-def start_pytest(command: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: IO[bytes], what: str) -> subprocess.Popen:
-    """Start a pytest subprocess in its own session (so :func:`kill_group` reaches every process it starts)."""
-    try:
-        return subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    except OSError as exc:
-        raise RunError(f"{what}: cannot start pytest ({exc.strerror})") from None
+@dataclass
+class _Context:
+    suite: SuiteConfig
+    work: Path
+    stem: str
+    cwd: Path
+    env: dict[str, str]
+    node_ids: tuple[str, ...]
+    extra_args: tuple[str, ...]
+    deadline: float
+    known: dict[str, TestCase]
+    on_event: EventSink | None
 
+    def say(self, record: dict[str, Any]) -> None:
+        if self.on_event is not None:
+            self.on_event(record)
 
-def _wait(process: subprocess.Popen, timeout: float, started: float, stream_path: Path,
-          on_event: EventSink | None) -> bool:
-    """Wait for ``process``, feeding stream records to ``on_event``; True when it had to be killed."""
-    offset = 0
-    while True:
-        remaining = timeout - (time.monotonic() - started)
-        try:
-            process.wait(timeout=max(0.0, min(_POLL, remaining)))
-            killed = False
-        except subprocess.TimeoutExpired:
-            if remaining > 0:
-                offset = _feed(stream_path, offset, on_event)
+    def run_pass(self, pending: Sequence[str] | None, tag: str) -> _Pass:
+        """Run ``pending`` (``None``: the whole suite), starting pytest again after each crash or hang."""
+        result = _Pass()
+        wanted = list(pending) if pending is not None else None
+        index = 0
+        while True:
+            base = self.work / f"{self.stem}{tag}-{index}"
+            json_path, stream = Path(f"{base}.json"), Path(f"{base}.stream.jsonl")
+            only = None
+            if wanted is not None:
+                only = Path(f"{base}.only")
+                only.write_text("".join(f"{node}\n" for node in wanted), encoding="utf-8")
+            command = pytest_command(self.suite, json_path=json_path, stream_path=stream, node_ids=self.node_ids,
+                                     extra_args=self.extra_args, only_path=only)
+            result.commands.append(command)
+            attempt = run_attempt(command, cwd=self.cwd, env=self.env, stream_path=stream,
+                                  log_path=Path(f"{base}.log"), test_timeout=self.suite.test_timeout,
+                                  deadline=self.deadline, on_event=self.on_event, what=f"suite {self.suite.name}")
+            result.code, result.log_tail = attempt.code, attempt.log_tail
+            for record in attempt.records:
+                if record.get("event") == "collected":
+                    _extend(result.collected, record.get("nodeids") or ())
+                elif record.get("event") == "deselected":
+                    _extend(result.deselected, record.get("nodeids") or ())
+            report = _read_report(json_path)
+            result.reported = bool(report)
+            before = len(result.outcomes)
+            got = merge_outcomes(outcomes_from_report(report, self.suite.name, self.known),
+                                 outcomes_from_stream(attempt.records, self.suite.name, self.known))
+            result.outcomes.update((o.node_id, o) for o in got)
+            blamed = self._blame(attempt, result)
+            collected = set(result.collected)
+            scope = result.collected if wanted is None else [node for node in wanted if node in collected]
+            remaining = [node for node in scope if node not in result.outcomes]
+            # Again on the rest after a crash, or after the watchdog killed a hung test (and any neighbour with it),
+            # as long as each process settles at least one test more.
+            if remaining and len(result.outcomes) > before and (blamed or attempt.ended == "hung"):
+                result.restarts += 1
+                self.say({"event": "resume", "count": len(remaining)})
+                wanted = remaining
+                index += 1
                 continue
-            kill_group(process)
-            killed = True
-        _feed(stream_path, offset, on_event)
-        return killed
+            if attempt.ended in ("timed_out", "interrupted"):
+                result.end, why = attempt.ended, attempt.ended
+            elif attempt.ended == "exited" and not blamed and not result.reported and result.code not in (0, 5):
+                result.end, why = "crashed", "crashed"  # died between tests or while collecting
+            else:
+                why = "not_reached"  # pytest chose to stop (-x, --maxfail, pytest.exit)
+            for node in remaining:
+                result.outcomes[node] = Outcome(node_id=node, case_id=case_id_of(node), status="not_run",
+                                                suite=self.suite.name, reason=why)
+            return result
+
+    def _blame(self, attempt: Any, result: _Pass) -> bool:
+        """Record the tests this process was running when it ended; True when one crashed or hung."""
+        blamed = False
+        broken = {r.get("nodeid"): r.get("reason") for r in attempt.records if r.get("event") == "broken"}
+        for node, pid in attempt.lost.items():  # an xdist worker died; xdist went on, and says "failed"
+            known = result.outcomes.get(node)
+            if known is None or known.status in ("failed", "error"):
+                why = broken.get(node) or f"its pytest worker process (pid {pid}) died while this test ran"
+                result.outcomes[node] = Outcome(node_id=node, case_id=case_id_of(node), status="crashed",
+                                                suite=self.suite.name, reason=why,
+                                                details=known.details if known is not None else attempt.log_tail)
+                result.notes.append(f"{node} crashed")
+                self.say({"event": "crashed", "nodeid": node, "reason": why})
+        for node in (n for n in attempt.in_flight if n not in result.outcomes):
+            if attempt.ended == "exited":
+                why = (f"{broken[node]}: no later test could run in its pytest process, which was ended"
+                       if broken.get(node) else f"the pytest process {_death(attempt.code)} while this test ran")
+                outcome = Outcome(node_id=node, case_id=case_id_of(node), status="crashed", suite=self.suite.name,
+                                  reason=why, details=attempt.log_tail)
+            elif attempt.ended == "hung" and node in attempt.hung:
+                reason, stacks = attempt.hung[node]
+                outcome = Outcome(node_id=node, case_id=case_id_of(node), status="hung", suite=self.suite.name,
+                                  reason=reason, details=stacks, duration=self.suite.test_timeout)
+            elif attempt.ended == "timed_out":
+                outcome = Outcome(node_id=node, case_id=case_id_of(node), status="interrupted", suite=self.suite.name,
+                                  reason=f"the suite's {self.suite.timeout:g}s timeout expired while it ran")
+            elif attempt.ended == "interrupted":
+                outcome = Outcome(node_id=node, case_id=case_id_of(node), status="interrupted", suite=self.suite.name,
+                                  reason=f"the audit was stopped by {processes.stop_requested()} while it ran")
+            else:
+                continue  # killed with a hung neighbour (xdist): it runs again
+            result.outcomes[node] = outcome
+            if outcome.status in ("crashed", "hung"):
+                blamed = True
+                result.notes.append(f"{node} {outcome.status}")
+                self.say({"event": outcome.status, "nodeid": node, "reason": outcome.reason})
+        return blamed
 
 
-def kill_group(process: subprocess.Popen) -> None:
-    """Kill the process and everything it started (servers included), then reap it."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    process.wait()
+def _rerun(context: _Context, outcomes: dict[str, Outcome]) -> list[str]:
+    """Re-run the failed tests up to ``reruns`` times (each round: those that have not passed yet); mark flaky ones."""
+    failing = [node for node, outcome in outcomes.items() if outcome.status in RERUN_STATUSES]
+    history: dict[str, list[str]] = {node: [] for node in failing}
+    for round_ in range(1, context.suite.reruns + 1):
+        if not failing or processes.stop_requested() or time.monotonic() >= context.deadline:
+            break
+        context.say({"event": "rerun", "count": len(failing), "round": round_})
+        again = context.run_pass(failing, f"-rerun{round_}")
+        for node in failing:
+            outcome = again.outcomes.get(node)
+            if outcome is not None and outcome.status not in ("interrupted", "not_run"):
+                history[node].append(outcome.status)
+        failing = [node for node in failing if "passed" not in history[node]]
+    flaky = []
+    for node, statuses in history.items():
+        if statuses:
+            outcomes[node] = dataclasses.replace(outcomes[node], reruns=tuple(statuses), flaky="passed" in statuses)
+            if "passed" in statuses:
+                flaky.append(node)
+    return [f"{len(flaky)} flaky (failed, then passed on a re-run)"] if flaky else []
 
 
-def _feed(path: Path, offset: int, on_event: EventSink | None) -> int:
-    if on_event is None:
-        return offset
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(offset)
-            data = handle.read()
-    except OSError:
-        return offset
-    complete = data[: data.rfind(b"\n") + 1]  # a line still being written waits for the next look
-    for line in complete.splitlines():
+def _extend(into: list[str], items: Sequence[str]) -> None:
+    seen = set(into)
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            into.append(item)
+
+
+def _death(code: int | None) -> str:
+    if code is None:
+        return "ended"
+    if code < 0:
         try:
-            on_event(json.loads(line))
+            return f"died by signal {-code} ({signal.Signals(-code).name})"
         except ValueError:
-            continue
-    return offset + len(complete)
+            return f"died by signal {-code}"
+    return f"exited with code {code}"
+
+
+def _status(main: _Pass, outcomes: Any) -> str:
+    if main.end != "completed":
+        return main.end
+    if main.code in (2, 3, 4):
+        return "error"
+    if any(o.status in _BROKEN for o in outcomes):
+        return "failed"
+    return _STATUS.get(main.code, "crashed")  # type: ignore[arg-type]
+
+
+def _message(status: str, suite: SuiteConfig, main: _Pass, notes: Sequence[str]) -> str | None:
+    parts = []
+    if status == "timed_out":
+        parts.append(f"killed after the {suite.timeout:g}s timeout")
+    elif status == "interrupted":
+        parts.append(f"stopped by {processes.stop_requested() or 'a signal'}")
+    elif status in ("error", "crashed"):
+        lines = (main.log_tail or "").splitlines()
+        tail = next((line for line in reversed(lines) if "Error" in line or "error" in line), lines[-1] if lines else "")
+        prefix = f"pytest {_death(main.code)}" if main.code is None or main.code < 0 else f"pytest exit code {main.code}"
+        parts.append(f"{prefix}: {tail.strip()[:300]}" if tail.strip() else prefix)
+    if main.restarts:
+        parts.append(f"pytest started again {main.restarts} time(s) after a crash or hang")
+    parts += notes
+    return "; ".join(parts) or None
 
 
 def _read_report(path: Path) -> dict:
@@ -244,17 +383,3 @@ def read_stream(path: Path) -> list[dict[str, Any]]:
         except ValueError:
             continue
     return records
-
-
-def _message(status: str, suite: SuiteConfig, log_path: Path, code: int | None) -> str | None:
-    if status == "timed_out":
-        return f"killed after the {suite.timeout:g}s timeout"
-    if status not in ("error", "crashed"):
-        return None
-    try:
-        lines = [line for line in log_path.read_text("utf-8", "replace").splitlines() if line.strip()]
-    except OSError:
-        lines = []
-    tail = next((line for line in reversed(lines) if "Error" in line or "error" in line), lines[-1] if lines else "")
-    prefix = f"pytest died by signal {-code}" if code is not None and code < 0 else f"pytest exit code {code}"
-    return f"{prefix}: {tail.strip()[:300]}" if tail else prefix

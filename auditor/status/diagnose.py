@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auditor.model import Audit, Finding
-from auditor.status.evidence import TestEvidence
+from auditor.status.evidence import BROKEN, TestEvidence
 from auditor.status.summary import category_label, location, top_findings
 
 #: Hypothesis verdicts, strongest first.
@@ -67,7 +67,7 @@ def diagnose(audit: Audit, evidence: Sequence[TestEvidence], *, examples: int = 
     never = [e for e in evidence if not e.ran]
     on_5xx = [e for e in evidence if e.passed_on_5xx]
     vacuous = [e for e in evidence if e.vacuous]
-    failing = [e for e in evidence if e.status in ("failed", "error")]
+    failing = [e for e in evidence if e.status in BROKEN]
     weak = [e for e in evidence if e.status == "passed" and e.weak]
     valid = [e for e in evidence if e.valid_pass]
     highs = [f for f in audit.findings if f.severity == "high"]
@@ -127,8 +127,9 @@ def diagnose(audit: Audit, evidence: Sequence[TestEvidence], *, examples: int = 
         issues.append(
             Issue(
                 title="Failing tests",
-                finding=f"{len(failing)} test(s) failed or errored.",
-                evidence=_cut([f"{e.node_id}: {e.status}" for e in failing], examples),
+                finding=f"{len(failing)} test(s) failed, errored, crashed or hung.",
+                evidence=_cut([f"{e.node_id}: {'flaky, ' if e.flaky else ''}{e.status}"
+                               + (f": {e.reason}" if e.reason else "") for e in failing], examples),
                 impact="Known-broken behaviour (or broken tests) in what was delivered.",
                 action="Fix the code or the test; do not mark it done.",
             )

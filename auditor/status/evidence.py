@@ -14,12 +14,16 @@ from dataclasses import dataclass
 
 from auditor.model import Audit, Finding, Outcome, TestCase
 
-#: Statuses that mean the test's body executed.
-RAN = frozenset({"passed", "failed", "error", "xfailed", "xpassed"})
+#: Statuses that mean the test's body executed (``crashed`` and ``hung``: it started and never finished).
+RAN = frozenset({"passed", "failed", "error", "xfailed", "xpassed", "crashed", "hung"})
 
-#: When several outcomes exist for one node id (merged shards, re-runs), the first status in
-#: this order wins: a failure anywhere is the most informative, and any run beats "not run".
-STATUS_PRECEDENCE = ("error", "failed", "xpassed", "passed", "xfailed", "skipped", "not_run")
+#: Statuses of a test that ran and did not pass (an xpass is judged apart: it passed against expectations).
+BROKEN = frozenset({"failed", "error", "crashed", "hung"})
+
+#: When several outcomes exist for one node id (merged shards), the first status in this order wins: a
+#: failure anywhere is the most informative, and any run beats "interrupted" and "not run".
+STATUS_PRECEDENCE = ("crashed", "hung", "error", "failed", "xpassed", "passed", "xfailed", "skipped", "interrupted",
+                     "not_run")
 
 #: Points a finding of each severity weighs when counting weak tests.
 SEVERITY_WEIGHT = {"high": 1.0, "medium": 0.5, "low": 0.2}
@@ -60,6 +64,16 @@ class TestEvidence:
         if self.status != "passed":
             return ()
         return tuple(s for s in self.statuses_seen if s >= 500)
+
+    @property
+    def flaky(self) -> bool:
+        """Failed or errored first, then passed on a re-run (its status stays the first attempt's)."""
+        return self.outcome is not None and self.outcome.flaky and self.status in BROKEN
+
+    @property
+    def details(self) -> str | None:
+        """The bounded traceback, output or stack excerpt behind :attr:`reason`, if any."""
+        return self.outcome.details if self.outcome is not None else None
 
     @property
     def worst_severity(self) -> str | None:

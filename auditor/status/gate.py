@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from auditor.config import GateConfig
 from auditor.exceptions import ConfigError
 from auditor.model import SEVERITIES, Audit
-from auditor.status.evidence import collect_evidence
+from auditor.status.evidence import BROKEN, collect_evidence
 
 
 @dataclass(frozen=True)
 class Violation:
     """One reason the gate fails."""
 
-    check: str  # not-run | failed | finding | passed-on-5xx | vacuous | min-completion | min-quality
+    check: str  # interrupted | no-tests | not-run | failed | flaky | finding | passed-on-5xx | vacuous | min-completion | min-quality
     message: str
     #: Stable identity for baselines: no line numbers, so editing a file does not renew old problems.
     key: str
@@ -46,12 +46,22 @@ def evaluate(audit: Audit, gate: GateConfig, baseline: Baseline | None = None) -
     - an unscored audit (no completion, or nothing ran so quality is unknown) fails any threshold:
       absence of evidence does not pass;
     - ``min_completion`` above 100 or ``min_quality`` above 10 can never pass: a ConfigError;
-    - a baselined threshold still fails if the value got worse than when the baseline was written.
+    - a baselined threshold still fails if the value got worse than when the baseline was written;
+    - an interrupted audit always fails (no key switches it off, no baseline excuses it): its results are partial;
+    - so does an audit in which no test ran (``no-tests``): nothing cannot pass;
+    - a flaky test (failed, then passed on a re-run) is judged by ``fail_on_flaky`` alone, not ``fail_on_failed``.
     """
     _check_thresholds(gate)
     baseline = baseline or Baseline()
     violations: list[Violation] = []
     evidence = collect_evidence(audit)
+    if audit.interrupted:
+        unfinished = sum(e.status == "interrupted" or e.reason == "interrupted" for e in evidence)
+        violations.append(Violation("interrupted", f"the audit was stopped ({audit.interrupted}) before it finished; "
+                                    f"{unfinished} test(s) did not finish or never started: the results are partial",
+                                    "interrupted"))
+    if not any(item.ran for item in evidence):  # an audit of nothing never passes, whatever the keys say
+        violations.append(Violation("no-tests", f"no test ran ({len(evidence)} defined): there is nothing to pass", "no-tests"))
     if gate.fail_on_not_run:
         wanted = set(gate.not_run_categories)
         for item in sorted(evidence, key=lambda e: e.node_id):
@@ -72,8 +82,14 @@ def evaluate(audit: Audit, gate: GateConfig, baseline: Baseline | None = None) -
                 Violation("finding", f"{finding.path}:{finding.line}: {finding.rule} {finding.slug} ({finding.severity}): {finding.message}", f"finding:{finding.rule}:{where}")
             )
     for item in sorted(evidence, key=lambda e: e.node_id):
-        if gate.fail_on_failed and item.status in ("failed", "error", "xpassed"):
-            violations.append(Violation("failed", f"{item.node_id} {item.status}", f"failed:{item.node_id}"))
+        if item.flaky:
+            if gate.fail_on_flaky:
+                violations.append(Violation("flaky", f"{item.node_id} is flaky: {item.status} first"
+                                            + (f" ({item.reason})" if item.reason else "")
+                                            + f", then re-runs {', '.join(item.outcome.reruns)}", f"flaky:{item.node_id}"))
+        elif gate.fail_on_failed and (item.status in BROKEN or item.status == "xpassed"):
+            why = f": {item.reason}" if item.reason and item.status != "xpassed" else ""
+            violations.append(Violation("failed", f"{item.node_id} {item.status}{why}", f"failed:{item.node_id}"))
         if gate.fail_on_5xx_pass and item.passed_on_5xx:
             codes = ", ".join(str(c) for c in sorted(set(item.passed_on_5xx)))
             violations.append(Violation("passed-on-5xx", f"{item.node_id} passed while the server answered {codes}", f"passed-on-5xx:{item.node_id}"))
@@ -100,7 +116,7 @@ def evaluate(audit: Audit, gate: GateConfig, baseline: Baseline | None = None) -
         if violation.key in seen:
             continue
         seen.add(violation.key)
-        if violation.check in ("min-completion", "min-quality") or violation.key not in baseline.keys:
+        if violation.check in ("min-completion", "min-quality", "interrupted", "no-tests") or violation.key not in baseline.keys:
             result.append(violation)
     return result
 

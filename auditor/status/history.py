@@ -111,8 +111,8 @@ def merge(audits: Sequence[Audit], config: AuditConfig) -> Audit:
     """Combine audits of one project from several CI shards into one audit.
 
     Rule: a node id seen in several shards is counted once. Its outcome is the first by
-    :data:`~auditor.status.evidence.STATUS_PRECEDENCE` (error, failed, xpassed, passed, xfailed,
-    skipped, not_run): any shard that ran a test beats shards that only report it "not run"
+    :data:`~auditor.status.evidence.STATUS_PRECEDENCE` (crashed, hung, error, failed, xpassed, passed,
+    xfailed, skipped, interrupted, not_run): any shard that ran a test beats shards that only report it "not run"
     (each shard reports the others' tests as not run), and a failure anywhere beats a pass.
     Ties keep the earliest audit given. Probe results from every copy are kept (one per mode).
     Tallies are recomputed from the merged outcomes, then the audit is re-scored.
@@ -168,6 +168,7 @@ def merge(audits: Sequence[Audit], config: AuditConfig) -> Audit:
         suites=tuple(suites),
         probe_modes=tuple(dict.fromkeys(m for a in audits for m in a.probe_modes)),
         environment={**first.environment, "merged_from": str(len(audits))},
+        interrupted=next((a.interrupted for a in audits if a.interrupted), None),
     )
     tallies = observe.tally(merged.cases, merged.suites, config)
     return score_audit(dataclasses.replace(merged, tallies=tuple(tallies)), config)

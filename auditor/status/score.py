@@ -40,6 +40,8 @@ CLAIM_TOLERANCE = 15.0
 #: "Done N x faster than planned" is suspicious from this ratio on, when tests never ran.
 SPEED_RATIO = 2.0
 NEVER_RAN_SHARE = 0.10
+#: Node ids a red flag names before it says "and N more".
+FLAG_EXAMPLES = 5
 
 
 def score_audit(audit: Audit, config: AuditConfig) -> Audit:
@@ -197,7 +199,7 @@ def _infrastructure(evidence: Sequence[TestEvidence], weight: float) -> Dimensio
     # error proves that its fixtures work (the low end).
     total = len(evidence)
     collectable = [e for e in evidence if e.reason not in ("uncollectable", "collection_error")]
-    proven = sum(e.ran and e.status != "error" for e in collectable)
+    proven = sum(e.ran and e.status not in ("error", "crashed", "hung") for e in collectable)
     dim = _ratio_dimension("infrastructure", proven, len(collectable) - proven, total, weight, "tests collectable")
     if total:
         dim = dataclasses.replace(dim, evidence=f"{len(collectable)} of {total} tests collectable; {proven} proved their fixtures work by running")
@@ -276,6 +278,9 @@ def red_flags(audit: Audit, evidence: Sequence[TestEvidence], completion: Comple
     flags = []
     total = len(evidence)
     never = sum(not e.ran for e in evidence)
+    if audit.interrupted:
+        flags.append(f"The audit was stopped ({audit.interrupted}) before it finished: "
+                     f"{sum(not e.ran for e in evidence)} of {total} tests did not run to the end; the results are partial.")
     if not total:
         flags.append("No tests were found: nothing supports any completion claim.")
     if completion.claimed is not None and completion.claimed - completion.value > CLAIM_TOLERANCE:
@@ -295,6 +300,15 @@ def red_flags(audit: Audit, evidence: Sequence[TestEvidence], completion: Comple
         if item.passed_on_5xx:
             codes = ", ".join(str(code) for code in sorted(set(item.passed_on_5xx)))
             flags.append(f"{item.node_id} passes while the server answers {codes}.")
+    for what, items in (
+        ("flaky (failed, then passed on a re-run)", [e for e in evidence if e.flaky]),
+        ("crashed the pytest process running them", [e for e in evidence if e.status == "crashed"]),
+        ("hung past the test_timeout and were killed", [e for e in evidence if e.status == "hung"]),
+    ):
+        if items:
+            names = ", ".join(e.node_id for e in items[:FLAG_EXAMPLES])
+            more = f" and {len(items) - FLAG_EXAMPLES} more" if len(items) > FLAG_EXAMPLES else ""
+            flags.append(f"{len(items)} test(s) {what}: {names}{more}.")
     by_category: dict[str, list[TestEvidence]] = {}
     for item in evidence:
         by_category.setdefault(item.category, []).append(item)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auditor.model import CATEGORIES, SEVERITIES, Audit, Finding, Score, Tally
-from auditor.status.evidence import TestEvidence
+from auditor.status.evidence import BROKEN, TestEvidence
 
 CATEGORY_LABELS = {
     "smoke": "Smoke",
@@ -34,6 +34,8 @@ class MatrixRow:
     created: int
     run: int
     passed: int
+    #: Of the tests that did not pass, those that passed on a re-run.
+    flaky: int
     infrastructure: str
     quality: str
     kill_rate: str
@@ -82,6 +84,7 @@ def matrix_rows(audit: Audit) -> tuple[MatrixRow, ...]:
                 created=tally.created,
                 run=tally.run,
                 passed=tally.passed,
+                flaky=tally.flaky,
                 infrastructure=INFRA_LABELS.get(tally.real_infrastructure, tally.real_infrastructure),
                 quality=format_score(score),
                 kill_rate=format_rate(score.kill_rate if score else None),
@@ -110,6 +113,41 @@ def severity_counts(findings: Sequence[Finding]) -> dict[str, int]:
 def location(finding: Finding) -> str:
     """``path:line`` of a finding."""
     return f"{finding.path}:{finding.line}" if finding.line else finding.path
+
+
+#: How each kind of failure is labelled next to its test, most serious first.
+FAILURE_LABELS = {"crashed": "CRASHED", "hung": "HUNG", "error": "ERROR", "failed": "FAILED", "interrupted": "INTERRUPTED"}
+
+
+@dataclass(frozen=True)
+class FailureRow:
+    """A test that did not pass, and why, ready to print next to it."""
+
+    node_id: str
+    status: str
+    #: "CRASHED", "HUNG", "ERROR", "FAILED", "FLAKY" (failed, then passed on a re-run) or "INTERRUPTED"
+    label: str
+    why: str
+    #: The bounded traceback, output or stack excerpt ("" when none was recorded).
+    details: str
+    #: The re-runs' statuses, e.g. "failed, passed" ("" when not re-run).
+    reruns: str
+
+
+def failures(evidence: Sequence[TestEvidence], limit: int | None = None) -> tuple[FailureRow, ...]:
+    """Tests that failed, errored, crashed, hung or were interrupted, each with why: most serious first, then by id."""
+    order = list(FAILURE_LABELS)
+    items = sorted((e for e in evidence if e.status in BROKEN or e.status == "interrupted"),
+                   key=lambda e: (order.index(e.status), e.node_id))
+    rows = tuple(
+        FailureRow(
+            node_id=e.node_id, status=e.status, label="FLAKY" if e.flaky else FAILURE_LABELS[e.status],
+            why=e.reason or "no reason recorded", details=e.details or "",
+            reruns=", ".join(e.outcome.reruns) if e.outcome is not None else "",
+        )
+        for e in items
+    )
+    return rows if limit is None else rows[:limit]
 
 
 def never_ran(evidence: Sequence[TestEvidence]) -> tuple[TestEvidence, ...]:

@@ -44,8 +44,8 @@ COLLECTION_DISABLED = register(
 
 for _id, _slug, _why in (
     ("AUD901", "syntax-error", "The file does not parse, so none of its tests can run."),
-    ("AUD902", "not-utf8", "The file is not valid in its declared encoding; it was not scanned."),
-    ("AUD903", "huge-file", "The file is too large to scan; its tests are not in the inventory."),
+    ("AUD902", "not-utf8", "The file is not valid in its encoding, so pytest cannot import it and none of its tests can run."),
+    ("AUD903", "huge-file", "The file is too large for the rules: its tests are counted, but not analysed."),
     ("AUD904", "symlink-loop", "A symbolic link points back into its own tree; the loop was not followed."),
     ("AUD905", "unused-suppression", "An `# auditor: ignore[...]` comment silences nothing; remove it."),
     ("AUD906", "invalid-suppression", "An `# auditor: ignore[...]` comment has no reason or names an unknown rule."),
@@ -56,7 +56,7 @@ for _id, _slug, _why in (
         RuleInfo(
             id=_id,
             slug=_slug,
-            severity="medium" if _id in ("AUD901", "AUD904", "AUD907") else "low",
+            severity="medium" if _id in ("AUD901", "AUD902", "AUD904", "AUD907") else "low",
             origin="scan",
             rationale=_why,
             bad={
