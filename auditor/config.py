@@ -106,6 +106,12 @@ class GateConfig:
     not_run_categories: tuple[str, ...] = ()
     #: Skip reasons (substrings) that count as legitimate, e.g. a platform skip.
     allowed_skip_reasons: tuple[str, ...] = ()
+    #: Tests deselected by the user's own -m/-k, suite markers or config fail ``fail_on_not_run`` too.
+    fail_on_deselected: bool = False
+    #: Tests skipped by a condition on another platform (``skipif(sys.platform ...)``) fail it too.
+    fail_on_platform_skips: bool = False
+    #: Modules whose absence (``importorskip``) does not fail it; ``"*"`` allows any missing module.
+    allowed_missing_dependencies: tuple[str, ...] = ()
     fail_on_rules: tuple[str, ...] = ()
     fail_on_severity: str | None = "high"
     fail_on_5xx_pass: bool = True
@@ -369,9 +375,12 @@ def _gate(value: Any) -> GateConfig:
     for key, item in value.items():
         if key in ("not_run_categories", "allowed_skip_reasons", "fail_on_rules"):
             kwargs[key] = _str_tuple(item, f"[tool.auditor.gate] {key}")
-        elif key in ("fail_on_not_run", "fail_on_5xx_pass", "fail_on_vacuous", "fail_on_failed"):
+        elif key == "allowed_missing_dependencies":
+            kwargs[key] = _module_names(item, f"[tool.auditor.gate] {key}")
+        elif key in ("fail_on_not_run", "fail_on_5xx_pass", "fail_on_vacuous", "fail_on_failed", "fail_on_deselected",
+                     "fail_on_platform_skips"):
             if not isinstance(item, bool):
-                raise ConfigError(f"[tool.auditor.gate] {key}: expected true or false")
+                raise ConfigError(f"[tool.auditor.gate] {key} = {item!r}: expected true or false")
             kwargs[key] = item
         elif key in ("min_completion", "min_quality"):
             kwargs[key] = _positive(item, f"[tool.auditor.gate] {key}")
@@ -382,3 +391,13 @@ def _gate(value: Any) -> GateConfig:
         else:
             kwargs[key] = str(item)
     return GateConfig(**kwargs)
+
+
+def _module_names(value: Any, where: str) -> tuple[str, ...]:
+    """Importable module names (``trio``, ``yaml``, ``google.protobuf``) or ``"*"``."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where} = {value!r}: expected a list of module names, e.g. [\"trio\"] (or [\"*\"])")
+    for item in value:
+        if item != "*" and not all(part.isidentifier() for part in item.split(".")):
+            raise ConfigError(f"{where}: {item!r} is not a module name (expected e.g. \"trio\", \"google.protobuf\" or \"*\")")
+    return tuple(value)

@@ -12,9 +12,10 @@ of once, in the same session (session fixtures such as a live server are shared)
 ``{"event": "probe", ...}`` line per test and mode to the plan's stream file: killed, survived, error, or
 ``n/a`` when the mode found nothing to sabotage.
 
-Assertions are counted through ``pytest_assertion_pass``, which pytest calls only when the test
-modules were rewritten with ``-o enable_assertion_pass_hook=true``; without it they are reported as
-``-1`` (not counted), never as 0.
+Nothing here changes what a test sees (no warning filter, option or environment is added): resource
+warnings and assertions are observed by :mod:`auditor.run.quiet` (a never-matching warnings-filter spy, and
+``sys.monitoring`` on Python 3.12+). Assertions are counted through ``pytest_assertion_pass`` when the project
+itself enables ``enable_assertion_pass_hook``; where nothing can count them they are ``-1`` (not counted), never 0.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ def pytest_configure(config: pytest.Config) -> None:
     hooks = _AuditHooks(recorder, stream, mode, sabotage_name)
     setattr(config, _STATE_KEY, hooks)
     config.pluginmanager.register(hooks, "auditor-hooks")
+    from auditor.run.quiet import QuietHooks
+
+    config.pluginmanager.register(QuietHooks(recorder, config), "auditor-quiet")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

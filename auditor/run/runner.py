@@ -24,6 +24,7 @@ from auditor.config import AuditConfig, SuiteConfig
 from auditor.exceptions import RunError
 from auditor.model import SuiteResult, TestCase
 from auditor.run.observe import (
+    collection_errors,
     merge_outcomes,
     outcomes_from_report,
     outcomes_from_stream,
@@ -84,28 +85,17 @@ def run_suites(config: AuditConfig, inventory: Inventory, *, progress: bool = Fa
 
 def pytest_command(suite: SuiteConfig, *, json_path: Path, stream_path: Path, node_ids: Sequence[str] = (),
                    extra_args: Sequence[str] = ()) -> list[str]:
-    """The pytest command line for ``suite`` (or just ``node_ids``), with our plugin and report on."""
-    command = [sys.executable, "-m", "pytest", *(node_ids or suite.paths), "-q", "-p", "no:cacheprovider",
+    """The pytest command line for ``suite`` (or just ``node_ids``), with our plugin and report on.
+
+    Only options that cannot change an outcome are added (outcome parity with plain ``pytest``): no warning
+    filter, no ``-p no:...``, no ini override, no verbosity; the project's own configuration applies as it is.
+    """
+    command = [sys.executable, "-m", "pytest", *(node_ids or suite.paths),
                "--json-report", f"--json-report-file={json_path}", "--audit", f"--audit-stream={stream_path}",
-               "-o", "enable_assertion_pass_hook=true", "-W", "always::ResourceWarning", *suite.args, *extra_args]
+               *suite.args, *extra_args]
     if suite.markers and not node_ids:
         command += ["-m", suite.markers]
     return command
-
-
-def bytecode_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """Where the audited run may keep pyc files, as environment variables.
-
-    pytest caches rewritten test modules without noting whether the assertion-pass hook was on, so a
-    pyc written by our run must not be read by a plain one (its assertions would go uncounted), nor the
-    reverse. A separate ``PYTHONPYCACHEPREFIX`` keeps them apart. When bytecode is never written
-    (``PYTHONDONTWRITEBYTECODE``), nothing can mix, and a prefix would only hide every installed
-    package's pyc files: each import of the suite and of any server it starts would compile from
-    source, every run (measured: 1.3x the wall time of this repo's suites).
-    """
-    if environ.get("PYTHONDONTWRITEBYTECODE"):
-        return {}
-    return {"PYTHONPYCACHEPREFIX": str(Path(tempfile.gettempdir()) / "auditor-pycache")}
 
 
 def run_pytest(
@@ -131,7 +121,7 @@ def run_pytest(
         stale.unlink(missing_ok=True)
     command = pytest_command(suite, json_path=json_path, stream_path=stream_path, node_ids=node_ids,
                              extra_args=extra_args)
-    environment = {**os.environ, **bytecode_env(os.environ), **suite.env, **(env or {})}
+    environment = {**os.environ, **suite.env, **(env or {})}  # as plain pytest gets it: pyc files shared
     cwd = Path(root) if root is not None else Path.cwd()
     log_path = json_path.with_name(json_path.stem + ".log")
     started = time.monotonic()
@@ -166,6 +156,7 @@ def run_pytest(
         name=suite.name, category=suite.category, paths=tuple(node_ids or suite.paths), status=status, exit_code=code,
         duration=duration, collected=collected, deselected=int(summary.get("deselected", 0)), outcomes=outcomes,
         command=tuple(command), message=_message(status, suite, log_path, code),
+        collection_errors=collection_errors(report),
     )
 
 

@@ -12,14 +12,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from auditor.model import Audit, Finding, Outcome, TestCase
+from auditor.model import STATUS_PRECEDENCE, Audit, Finding, Outcome, TestCase
 
 #: Statuses that mean the test's body executed.
 RAN = frozenset({"passed", "failed", "error", "xfailed", "xpassed"})
 
-#: When several outcomes exist for one node id (merged shards, re-runs), the first status in
-#: this order wins: a failure anywhere is the most informative, and any run beats "not run".
-STATUS_PRECEDENCE = ("error", "failed", "xpassed", "passed", "xfailed", "skipped", "not_run")
 
 #: Points a finding of each severity weighs when counting weak tests.
 SEVERITY_WEIGHT = {"high": 1.0, "medium": 0.5, "low": 0.2}

@@ -119,7 +119,7 @@ def merge(audits: Sequence[Audit], config: AuditConfig) -> Audit:
     """
     if not audits:
         raise DataError("merge: no audits given")
-    from auditor.run import observe
+    from auditor.run import funnel
     from auditor.status.score import score_audit
 
     rank = {status: index for index, status in enumerate(STATUS_PRECEDENCE)}
@@ -169,5 +169,5 @@ def merge(audits: Sequence[Audit], config: AuditConfig) -> Audit:
         probe_modes=tuple(dict.fromkeys(m for a in audits for m in a.probe_modes)),
         environment={**first.environment, "merged_from": str(len(audits))},
     )
-    tallies = observe.tally(merged.cases, merged.suites, config)
+    tallies = funnel.tally(merged.cases, merged.suites, config)
     return score_audit(dataclasses.replace(merged, tallies=tuple(tallies)), config)
