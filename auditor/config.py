@@ -15,6 +15,7 @@ import tomllib
 
 from auditor.exceptions import ConfigError
 from auditor.model import CATEGORIES, SEVERITIES
+from auditor.values import count, module_names, number_in, positive, str_dict, str_tuple, text
 
 #: Folder names (and marker names) that imply a category when nothing is configured.
 DEFAULT_CATEGORY_NAMES: dict[str, str] = {
@@ -101,6 +102,12 @@ class GateConfig:
     not_run_categories: tuple[str, ...] = ()
     #: Skip reasons (substrings) that count as legitimate, e.g. a platform skip.
     allowed_skip_reasons: tuple[str, ...] = ()
+    #: Tests deselected by the user's own -m/-k, suite markers or config fail ``fail_on_not_run`` too.
+    fail_on_deselected: bool = False
+    #: Tests skipped by a condition on another platform (``skipif(sys.platform ...)``) fail it too.
+    fail_on_platform_skips: bool = False
+    #: Modules whose absence (``importorskip``) does not fail it; ``"*"`` allows any missing module.
+    allowed_missing_dependencies: tuple[str, ...] = ()
     fail_on_rules: tuple[str, ...] = ()
     fail_on_severity: str | None = "high"
     fail_on_5xx_pass: bool = True
@@ -213,10 +220,10 @@ def _from_table(root: Path, table: dict[str, Any]) -> AuditConfig:
     kwargs: dict[str, Any] = {"root": root}
     for key in ("paths", "exclude", "real_infrastructure", "select", "ignore", "probe_modes"):
         if key in table:
-            kwargs[key] = _str_tuple(table[key], f"[tool.auditor] {key}")
+            kwargs[key] = str_tuple(table[key], f"[tool.auditor] {key}")
     for key in ("categories", "severity"):
         if key in table:
-            kwargs[key] = _str_dict(table[key], f"[tool.auditor] {key}")
+            kwargs[key] = str_dict(table[key], f"[tool.auditor] {key}")
     for category in (*kwargs.get("categories", {}).values(), *kwargs.get("real_infrastructure", ())):
         if category not in CATEGORIES:
             raise ConfigError(f"[tool.auditor]: unknown category {category!r} (known: {', '.join(CATEGORIES)})")
@@ -224,13 +231,13 @@ def _from_table(root: Path, table: dict[str, Any]) -> AuditConfig:
         if level not in SEVERITIES:
             raise ConfigError(f"[tool.auditor.severity] {rule}: {level!r} is not one of {', '.join(SEVERITIES)}")
     if "report_dir" in table:
-        kwargs["report_dir"] = _text(table["report_dir"], "[tool.auditor] report_dir", "a folder name (a string)")
+        kwargs["report_dir"] = text(table["report_dir"], "[tool.auditor] report_dir", "a folder name (a string)")
     if "suite_timeout" in table:
-        kwargs["suite_timeout"] = _positive(table["suite_timeout"], "[tool.auditor] suite_timeout")
+        kwargs["suite_timeout"] = positive(table["suite_timeout"], "[tool.auditor] suite_timeout")
     if "test_timeout" in table:
-        kwargs["test_timeout"] = _positive(table["test_timeout"], "[tool.auditor] test_timeout")
+        kwargs["test_timeout"] = positive(table["test_timeout"], "[tool.auditor] test_timeout")
     if "reruns" in table:
-        kwargs["reruns"] = _count(table["reruns"], "[tool.auditor] reruns")
+        kwargs["reruns"] = count(table["reruns"], "[tool.auditor] reruns")
     if "suites" in table:
         kwargs["suites"] = _suites(table["suites"], kwargs.get("suite_timeout", 1800.0),
                                    test_timeout=kwargs.get("test_timeout", 300.0), reruns=kwargs.get("reruns", 2))
@@ -243,44 +250,6 @@ def _from_table(root: Path, table: dict[str, Any]) -> AuditConfig:
     if "gate" in table:
         kwargs["gate"] = _gate(table["gate"])
     return AuditConfig(**kwargs)
-
-
-def _str_tuple(value: Any, where: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(f"{where}: expected a string or a list of strings, got {value!r}")
-    return tuple(value)
-
-
-def _str_dict(value: Any, where: str) -> dict[str, str]:
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise ConfigError(f"{where}: expected a table of strings, got {value!r}")
-    return {str(k): v for k, v in value.items()}
-
-
-def _text(value: Any, where: str, expected: str = "a string") -> str:
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{where}: expected {expected}, got {value!r}")
-    return value
-
-
-def _number_in(value: Any, where: str, low: float, high: float, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ConfigError(f"{where}: expected a number from {low:g} to {high:g} ({what}), got {value!r}")
-    return float(value)
-
-
-def _positive(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"{where}: expected a positive number, got {value!r}")
-    return float(value)
-
-
-def _count(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"{where}: expected a whole number >= 0, got {value!r}")
-    return value
 
 
 def _suites(value: Any, default_timeout: float, *, test_timeout: float = 300.0, reruns: int = 2) -> tuple[SuiteConfig, ...]:
@@ -297,8 +266,8 @@ def _suites(value: Any, default_timeout: float, *, test_timeout: float = 300.0, 
         category = spec.get("category", DEFAULT_CATEGORY_NAMES.get(name, "other"))
         if category not in CATEGORIES:
             raise ConfigError(f"{where}: unknown category {category!r}")
-        paths = _str_tuple(spec.get("paths", []), f"{where} paths")
-        markers = _text(spec["markers"], f"{where} markers", "a pytest -m expression (a string)") if "markers" in spec else None
+        paths = str_tuple(spec.get("paths", []), f"{where} paths")
+        markers = text(spec["markers"], f"{where} markers", "a pytest -m expression (a string)") if "markers" in spec else None
         if not paths and not markers:
             raise ConfigError(f"{where}: give paths, markers, or both")
         suites.append(
@@ -307,10 +276,10 @@ def _suites(value: Any, default_timeout: float, *, test_timeout: float = 300.0, 
                 paths=paths,
                 category=category,
                 markers=markers,
-                timeout=_positive(spec.get("timeout", default_timeout), f"{where} timeout"),
-                env=_str_dict(spec.get("env", {}), f"{where} env"),
-                args=_str_tuple(spec.get("args", []), f"{where} args"),
-                test_timeout=_positive(spec.get("test_timeout", test_timeout), f"{where} test_timeout"),
+                timeout=positive(spec.get("timeout", default_timeout), f"{where} timeout"),
+                env=str_dict(spec.get("env", {}), f"{where} env"),
+                args=str_tuple(spec.get("args", []), f"{where} args"),
+                test_timeout=positive(spec.get("test_timeout", test_timeout), f"{where} test_timeout"),
                 reruns=reruns,
             )
         )
@@ -331,7 +300,7 @@ def _probes(value: Any) -> tuple[ProbeModeConfig, ...]:
         base = spec.get("base")
         if base is not None and base not in DEFAULT_PROBE_MODES:
             raise ConfigError(f"{where} base: {base!r} is not a built-in mode ({', '.join(DEFAULT_PROBE_MODES)})")
-        env = _str_dict(spec.get("env", {}), f"{where} env")
+        env = str_dict(spec.get("env", {}), f"{where} env")
         if base is None and not env:
             raise ConfigError(f"{where}: give a base mode, env, or both")
         modes.append(
@@ -339,8 +308,8 @@ def _probes(value: Any) -> tuple[ProbeModeConfig, ...]:
                 name=name,
                 base=base,
                 env=env,
-                description=_text(spec["description"], f"{where} description") if "description" in spec else "",
-                select=_str_tuple(spec.get("select", []), f"{where} select"),
+                description=text(spec["description"], f"{where} description") if "description" in spec else "",
+                select=str_tuple(spec.get("select", []), f"{where} select"),
             )
         )
     return tuple(modes)
@@ -377,12 +346,12 @@ def _sprint(value: Any) -> SprintConfig:
             raise ConfigError(f"[tool.auditor.sprint] deliverables[{index}]: needs a name")
         deliverables.append(
             DeliverableConfig(
-                name=str(item["name"]), proof=_str_tuple(item.get("proof", []), f"deliverable {item['name']!r} proof")
+                name=str(item["name"]), proof=str_tuple(item.get("proof", []), f"deliverable {item['name']!r} proof")
             )
         )
-    numbers = {key: _positive(value[key], f"[tool.auditor.sprint] {key}") for key in ("planned_days", "days_spent") if key in value}
+    numbers = {key: positive(value[key], f"[tool.auditor.sprint] {key}") for key in ("planned_days", "days_spent") if key in value}
     if "claimed_completion" in value:
-        numbers["claimed_completion"] = _number_in(value["claimed_completion"], "[tool.auditor.sprint] claimed_completion", 0, 100, "a percentage")
+        numbers["claimed_completion"] = number_in(value["claimed_completion"], "[tool.auditor.sprint] claimed_completion", 0, 100, "a percentage")
     return SprintConfig(deliverables=tuple(deliverables), **numbers)
 
 
@@ -396,21 +365,24 @@ def _gate(value: Any) -> GateConfig:
     kwargs: dict[str, Any] = {}
     for key, item in value.items():
         if key in ("not_run_categories", "allowed_skip_reasons", "fail_on_rules"):
-            kwargs[key] = _str_tuple(item, f"[tool.auditor.gate] {key}")
+            kwargs[key] = str_tuple(item, f"[tool.auditor.gate] {key}")
             if key == "not_run_categories" and (bad := [c for c in kwargs[key] if c not in CATEGORIES]):
                 raise ConfigError(f"[tool.auditor.gate] {key}: unknown category {bad[0]!r} (known: {', '.join(CATEGORIES)})")
-        elif key in ("fail_on_not_run", "fail_on_5xx_pass", "fail_on_vacuous", "fail_on_failed", "fail_on_flaky"):
+        elif key == "allowed_missing_dependencies":
+            kwargs[key] = module_names(item, f"[tool.auditor.gate] {key}")
+        elif key in ("fail_on_not_run", "fail_on_5xx_pass", "fail_on_vacuous", "fail_on_failed", "fail_on_flaky",
+                     "fail_on_deselected", "fail_on_platform_skips"):
             if not isinstance(item, bool):
                 raise ConfigError(f"[tool.auditor.gate] {key}: expected true or false, got {item!r}")
             kwargs[key] = item
         elif key == "min_completion":
-            kwargs[key] = _number_in(item, f"[tool.auditor.gate] {key}", 0, 100, "completion is a percentage")
+            kwargs[key] = number_in(item, f"[tool.auditor.gate] {key}", 0, 100, "completion is a percentage")
         elif key == "min_quality":
-            kwargs[key] = _number_in(item, f"[tool.auditor.gate] {key}", 0, 10, "quality is scored 0-10")
+            kwargs[key] = number_in(item, f"[tool.auditor.gate] {key}", 0, 10, "quality is scored 0-10")
         elif key == "fail_on_severity":
             if item not in (*SEVERITIES, "none"):
                 raise ConfigError(f"[tool.auditor.gate] fail_on_severity: {item!r} is not one of high, medium, low, none")
             kwargs[key] = None if item == "none" else item
         else:
-            kwargs[key] = _text(item, f"[tool.auditor.gate] {key}", "a file path (a string)")
+            kwargs[key] = text(item, f"[tool.auditor.gate] {key}", "a file path (a string)")
     return GateConfig(**kwargs)

@@ -34,9 +34,19 @@ NOT_RUN_REASONS = (
     "suite_not_run",  # its suite exists but was not run (e.g. results imported without it)
     "collection_error",  # its module failed to import
     "interrupted",  # the audit was stopped (SIGTERM/SIGINT) before reaching it
-    "not_reached",  # collected, but its pytest session ended on its own first (-x, --maxfail, pytest.exit)
+    "not_reached",  # collected, but its pytest session ended first (-x, --maxfail, pytest.exit, a collection error)
     "not_collected",  # its suite ran to the end, and pytest neither collected nor deselected it
 )
+
+#: Why a test was skipped (:attr:`Outcome.skip_kind`): only ``platform`` skips (a condition on another
+#: operating system or interpreter) are the user's choice by default; ``dependency`` (``importorskip``, a
+#: missing optional package) fails the gate unless allowed; ``unconditional`` and ``conditional`` fail it.
+SKIP_KINDS = ("unconditional", "platform", "dependency", "conditional")
+
+#: When several outcomes exist for one node id (suites that overlap, merged shards), the first status in this
+#: order wins: a failure anywhere is the most informative, and any run beats "interrupted" and "not run".
+STATUS_PRECEDENCE = ("crashed", "hung", "error", "failed", "xpassed", "passed", "xfailed", "skipped", "interrupted",
+                     "not_run")
 
 #: Suite statuses.
 SUITE_STATUSES = ("completed", "failed", "timed_out", "crashed", "error", "no_tests", "interrupted", "not_run")
@@ -157,7 +167,7 @@ class Outcome:
     #: Why: the skip/xfail reason; the not-run reason (one of NOT_RUN_REASONS); for failed/error the first line
     #: of the failing assertion or exception; for crashed/hung/interrupted what stopped it.
     reason: str | None = None
-    #: For skips: "unconditional" or "conditional".
+    #: For skips, one of SKIP_KINDS: "unconditional", "platform", "dependency" or "conditional".
     skip_kind: str | None = None
     duration: float = 0.0
     #: ``None`` means "not observed" (e.g. results imported without our plugin), never "nothing happened".
@@ -190,8 +200,11 @@ class SuiteResult:
     message: str | None = None
     #: Times pytest was started again on the tests not yet run, after a crash or a hang.
     restarts: int = 0
-    #: Node ids pytest deselected (``-m``, ``-k``, configuration).
+    #: Node ids pytest deselected (``-m``, ``-k``, configuration), or an option of the project dropped while collecting
+    #: (``--lf``); a file's own node id when ``--lf`` skipped the whole file.
     deselected_ids: tuple[str, ...] = ()
+    #: Files (collector node ids) pytest could not import: their tests never ran.
+    collection_errors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -199,16 +212,20 @@ class Tally:
     """Honest counts for one category (or ``total``). Raw counts only; rates are properties."""
 
     category: str
-    created: int = 0  # test instances defined in the source (parametrize expanded where readable)
+    #: Test instances: what pytest collected (selected or deselected) for every test it collected, the static
+    #: count for the others. created >= collectable >= collected >= run >= passed.
+    created: int = 0
     collectable: int = 0
-    collected: int = 0
-    deselected: int = 0
+    collected: int = 0  # collected and selected (deselected ones are not)
+    deselected: int = 0  # deselected by the user's -m/-k, suite markers or config
     run: int = 0  # passed + failed + error + xfailed + xpassed + crashed + hung
     passed: int = 0
     failed: int = 0
     errors: int = 0
     skipped: int = 0
     skipped_unconditional: int = 0
+    skipped_platform: int = 0  # skipped by a condition on another platform (the user's choice)
+    skipped_dependency: int = 0  # skipped for a missing optional dependency (importorskip)
     xfailed: int = 0
     xpassed: int = 0
     not_run: int = 0
@@ -216,6 +233,20 @@ class Tally:
     hung: int = 0  # outran test_timeout and was killed
     interrupted: int = 0  # in flight when the audit was stopped (not counted as run)
     flaky: int = 0  # of failed + errors: passed on a re-run
+    #: The static scan's count (parametrize expanded where readable, 1 per test whose params it cannot read).
+    static: int = 0
+    #: Tests whose params the scan cannot read: ``static`` is a lower bound by (at least) their extra instances.
+    static_unreadable: int = 0
+    #: True when ``created`` includes tests pytest never collected whose params the scan cannot read.
+    created_lower_bound: bool = False
+    # Why static and collected differ: created = static + extra_params + extra_unreadable + not_in_scan, and
+    # collected = created - uncollectable - import_errors - deselected - never_reached.
+    extra_params: int = 0  # pytest's instances beyond readable parametrize: fixture params, backends (may be < 0)
+    extra_unreadable: int = 0  # pytest's instances beyond 1 of tests whose params the scan cannot read
+    not_in_scan: int = 0  # collected by pytest, not found by the scan (generated tests, doctests, ...)
+    uncollectable: int = 0  # the scan knows pytest never collects them
+    import_errors: int = 0  # in files pytest could not import
+    never_reached: int = 0  # suite not run, timed out, crashed, stopped, not reached or not collected, or in no suite
     #: "yes" | "no" | "partial" | "not observed" | "n/a"
     real_infrastructure: str = "not observed"
 

@@ -34,7 +34,7 @@ def audit(config: AuditConfig, *, paths: Sequence[str] = (), run: bool = True, r
     from auditor.collect import analyse, inventory
     from auditor.collect.checks import require_tests
     from auditor.files import write_atomic
-    from auditor.run import observe, runner
+    from auditor.run import funnel, observe, runner
     from auditor.serialize import dumps
     from auditor.status import history as history_file
     from auditor.status import score
@@ -64,7 +64,7 @@ def audit(config: AuditConfig, *, paths: Sequence[str] = (), run: bool = True, r
         cases=inventory.cases,
         findings=tuple(findings),
         suites=suites,
-        tallies=observe.tally(inventory.cases, suites, config),
+        tallies=funnel.tally(inventory.cases, suites, config),
         environment={"python": sys.version.split()[0], "platform": platform.platform(), "command": " ".join(sys.argv),
                      "source": "results" if results else ("run" if run else "none")},
         interrupted=_stopped("run"),

@@ -28,22 +28,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from auditor.run.runner import bytecode_env  # noqa: E402
-
 
 def _once(paths: list[str], variant: str, scratch: Path) -> tuple[float, int]:
+    # Every variant gets the developer's own environment: `auditor run` adds nothing to it (pyc files are
+    # shared with plain pytest, since the audited run compiles test modules exactly as plain pytest does).
     env = dict(os.environ)
-    if variant == "plugin":
-        # What `auditor run` gives its pytest subprocesses; plain pytest runs as a developer runs it.
-        env.update(bytecode_env(os.environ))
     if variant == "auditor":
         command = [sys.executable, "-m", "auditor", "run", "--no-progress", "-o", str(scratch / "audit.json")]
     else:
-        command = [sys.executable, "-m", "pytest", *paths, "-q", "-p", "no:cacheprovider"]
+        command = [sys.executable, "-m", "pytest", *paths]
     if variant == "plugin":
+        # What `auditor run` adds to its pytest command line (auditor/run/runner.py pytest_command).
         command += ["--json-report", f"--json-report-file={scratch / 'report.json'}", "--audit",
-                    f"--audit-stream={scratch / 'stream.jsonl'}", "-o", "enable_assertion_pass_hook=true",
-                    "-W", "always::ResourceWarning"]
+                    f"--audit-stream={scratch / 'stream.jsonl'}"]
     (scratch / "stream.jsonl").unlink(missing_ok=True)
     started = time.perf_counter()
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=1800, check=False)

@@ -96,7 +96,7 @@ def test_baseline_lets_only_new_problems_fail(tmp_path: Path) -> None:
     baseline = read_baseline(path)
     assert gate.evaluate(REVIEW, config, baseline) == []
     # A new never-run test is a new problem; a lower completion is a worse one.
-    extra = Outcome(node_id="tests/e2e/test_new.py::test_new", case_id="tests/e2e/test_new.py::test_new", status="not_run", reason="deselected")
+    extra = Outcome(node_id="tests/e2e/test_new.py::test_new", case_id="tests/e2e/test_new.py::test_new", status="not_run", reason="not_in_suite")
     suites = (*REVIEW.suites[:-1], dataclasses.replace(REVIEW.suites[-1], outcomes=(*REVIEW.suites[-1].outcomes, extra)))
     worse = dataclasses.replace(REVIEW, suites=suites, completion=dataclasses.replace(REVIEW.completion, value=REVIEW.completion.value - 1))
     assert [v.check for v in gate.evaluate(worse, config, baseline)] == ["not-run", "min-completion"]

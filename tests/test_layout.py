@@ -19,7 +19,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "layout"
 #: Shared modules first, then the stages in the order data flows through them, then the drivers.
 #: A module may import only from its own layer or an earlier one.
 AUDITOR_LAYERS: tuple[tuple[str, ...], ...] = (
-    ("", "model", "serialize", "exceptions", "config", "files"),
+    ("", "model", "serialize", "exceptions", "values", "config", "files"),
     ("collect",),  # inventory, pytest settings, markers, suppressions, scan cache, rule engine and catalogue
     ("run",),  # runner, progress, the pytest plugin and what it records, intercepts, sabotage, imported results
     ("probe",),  # sabotage sessions planned from a run's outcomes
@@ -28,8 +28,8 @@ AUDITOR_LAYERS: tuple[tuple[str, ...], ...] = (
     ("pipeline",),
     ("cli", "__main__"),
 )
-TOP_LEVEL = {"__init__.py", "__main__.py", "model.py", "serialize.py", "exceptions.py", "config.py", "files.py",
-             "pipeline.py", "cli.py", "collect", "run", "probe", "status", "report"}
+TOP_LEVEL = {"__init__.py", "__main__.py", "model.py", "serialize.py", "exceptions.py", "values.py", "config.py",
+             "files.py", "pipeline.py", "cli.py", "collect", "run", "probe", "status", "report"}
 MAX_LINES = 420
 
 

@@ -19,8 +19,8 @@ from auditor.run.observe import (
     outcomes_from_report,
     outcomes_from_stream,
     reconcile,
-    tally,
 )
+from auditor.run.funnel import tally
 
 CONFIG = AuditConfig(root=Path("."))
 LIVE = Observation(http=(HttpExchange("GET", "loopback", "127.0.0.1", "/ok", 200, 0.01, 10),), assertions=1)

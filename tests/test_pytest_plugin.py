@@ -43,9 +43,10 @@ def _output(result: pytest.RunResult) -> str:
 def _audited(pytester: pytest.Pytester, workers: str) -> tuple[dict[str, dict], dict[str, dict]]:
     """(json report tests by short name, stream records by short name) of one audited run."""
     root = pytester.path
+    # The project's own choice of pytest's assertion-pass hook is honoured (counts on every Python); no warning
+    # filter is given: the leak's ResourceWarning, ignored by Python's defaults, is seen by the quiet spy.
     result = _run(pytester, "-n", workers, "--audit", f"--audit-stream={root / 'stream.jsonl'}", "-o",
-                  "enable_assertion_pass_hook=true", "-W", "always::ResourceWarning", "--json-report",
-                  f"--json-report-file={root / 'report.json'}")
+                  "enable_assertion_pass_hook=true", "--json-report", f"--json-report-file={root / 'report.json'}")
     assert result.ret == 1, _output(result)  # test_fails fails, nothing else
     report = json.loads((root / "report.json").read_text())
     tests = {t["nodeid"].split("::")[-1]: t for t in report["tests"]}
@@ -92,11 +93,15 @@ def test_inert_without_audit(pytester: pytest.Pytester, project: Path) -> None:
     assert not (project / "stream.jsonl").exists()
 
 
-def test_without_assertion_pass_hook_assertions_are_not_counted(pytester: pytest.Pytester, project: Path) -> None:
-    result = _run(pytester, "--audit", f"--audit-stream={project / 'stream.jsonl'}", "-k", "test_ok")
+def test_without_assertion_pass_hook_assertions_are_counted_only_where_nothing_changes(
+        pytester: pytest.Pytester, project: Path) -> None:
+    result = _run(pytester, "--audit", f"--audit-stream={project / 'stream.jsonl'}", "-k", "test_ok or nothing")
     assert result.ret == 0, _output(result)
     records = [json.loads(line) for line in (project / "stream.jsonl").read_text().splitlines()]
-    assert [r["observation"]["assertions"] for r in records if r["event"] == "finished"] == [-1]
+    counts = {r["nodeid"].split("::")[-1]: r["observation"]["assertions"] for r in records if r["event"] == "finished"}
+    # sys.monitoring (3.12+) counts without touching the run; on 3.11 they are "not counted" (-1), never 0
+    assert counts == ({"test_ok": 2, "test_asserts_nothing": 0} if sys.version_info >= (3, 12)
+                      else {"test_ok": -1, "test_asserts_nothing": -1})
 
 
 def test_unknown_sabotage_mode_is_a_usage_error(pytester: pytest.Pytester, project: Path) -> None:

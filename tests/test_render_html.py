@@ -48,7 +48,7 @@ def test_hostile_test_names_are_escaped() -> None:
 def test_headline_matrix_and_drill_down() -> None:
     html = render()
     assert '<span class="number">34.5%</span>' in html and '<span class="number">78%</span>' in html
-    assert re.search(r'<th scope="row">Total</th>\s*<td class="num" data-label="Created">43</td>\s*<td class="num short" data-label="Run">7</td>\s*<td class="num" data-label="Passing">6</td>', html)
+    assert re.search(r'<th scope="row">Total</th>\s*<td class="num" data-label="Created">43</td>\s*<td class="num" data-label="Static scan">43</td>\s*<td class="num" data-label="Collected">7</td>\s*<td class="num short" data-label="Run">7</td>\s*<td class="num" data-label="Passing">6</td>', html)
     assert f"<code>{ACCEPTS_501}</code>" in html
     assert "<dt>HTTP statuses seen</dt><dd>501</dd>" in html
     assert "<dt>Assertions executed</dt><dd>1</dd>" in html

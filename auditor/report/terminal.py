@@ -45,6 +45,9 @@ def print_audit(audit: Audit, console: Console, *, findings: int = 10, failed: i
     """Print the matrix with totals, the completion headline, red flags, the first ``failed`` failures with
     why each failed, and the top ``findings``."""
     console.print(matrix_table(audit))
+    for row in matrix_rows(audit):
+        if row.gap:
+            console.print(Text(f"  {row.label}: static {row.static} -> collected {row.collected}: {row.gap}", style="dim"))
     completion = audit.completion
     if completion is not None:
         line = Text("Completion: ")
@@ -95,25 +98,37 @@ def matrix_table(audit: Audit) -> Table:
     table = Table(title="Test quality assessment", title_justify="left", show_lines=False)
     for name, justify in (
         ("Category", "left"),
-        ("Tests Created", "right"),
-        ("Tests Run", "right"),
-        ("Tests Passing", "right"),
+        ("Created", "right"),
+        ("Static", "right"),
+        ("Collected", "right"),
+        ("Run", "right"),
+        ("Passing", "right"),
         ("Flaky", "right"),
-        ("Real Infrastructure", "left"),
-        ("Quality Score", "left"),
-        ("Sabotage kill rate", "right"),
+        ("Deselected", "right"),
+        ("Platform\nskips", "right"),
+        ("Missing\ndeps", "right"),
+        ("Real\ninfra", "left"),
+        ("Quality", "left"),
+        ("Kill\nrate", "right"),
     ):
         # The category must stay readable when the terminal is narrow; headers may wrap instead.
-        keep = {"Category": len("Benchmarks"), "Quality Score": len("unknown")}
-        table.add_column(name, justify=justify, no_wrap=name in keep, min_width=keep.get(name))  # type: ignore[arg-type]
+        keep = {"Category": len("Benchmarks"), "Quality": len("unknown")}
+        # On a narrow terminal the other headers fold rather than end in an ellipsis.
+        table.add_column(name, justify=justify, no_wrap=name in keep, min_width=keep.get(name),  # type: ignore[arg-type]
+                         overflow="fold")
     for row in matrix_rows(audit):
         style = TONE_STYLES.get(row.tone, "")
         table.add_row(
             Text(row.label, style="bold" if row.is_total else ""),
-            str(row.created),
+            row.created_label,
+            row.static,
+            str(row.collected),
             Text(str(row.run), style="" if row.run == row.created else "bold red"),
             str(row.passed),
             Text(str(row.flaky), style="bold magenta" if row.flaky else ""),
+            str(row.deselected),
+            str(row.skipped_platform),
+            Text(str(row.skipped_dependency), style="yellow" if row.skipped_dependency else ""),
             row.infrastructure,
             Text(row.quality, style=style),
             row.kill_rate,

@@ -160,9 +160,10 @@ def build_page(audit: Audit, *, history: Sequence[dict[str, Any]] = (), findings
     summary = []
     if total is not None:
         valid = sum(e.valid_pass for e in evidence)
+        # The counts themselves are the matrix's Total row: the one total, shown once.
         summary.append(
-            f"{total.created} tests defined; {total.run} ran ({_share(total.run, total.created)}); "
-            f"{total.passed} passed; {valid} passed with no weakness found."
+            f"{_share(total.run, total.created)} of the tests created ran and {_share(total.passed, total.created)} "
+            f"passed; {_share(valid, total.created)} passed with no weakness found."
         )
     if completion is not None:
         claim = f" against a claim of {completion.claimed:g}%" if completion.claimed is not None else ""
@@ -242,7 +243,7 @@ def _test_view(item: TestEvidence, audit: Audit, root: Path) -> TestView:
         reason=item.reason or "",
         statuses_seen=", ".join(map(str, item.statuses_seen)) if obs else "not observed",
         mocks=(", ".join(obs.mocks) or "none") if obs else "not observed",
-        assertions=str(obs.assertions) if obs else "not observed",
+        assertions=("not counted" if obs.assertions < 0 else str(obs.assertions)) if obs else "not observed",
         probes=probes,
         findings=tuple(_finding_view(f) for f in item.findings),
         vacuous=item.vacuous or "",

@@ -5,8 +5,9 @@ In: the inventory and the suite settings. Out: one :class:`~auditor.model.SuiteR
 assertions, warnings), or the same read from existing result files (``imported``).
 
 The pytest plugin (``plugin``, the ``pytest11`` entry point) hosts both observation (``recorder``,
-``intercept``) and sabotage (``sabotage``, ``sabotage_http``, ``probe_hooks``), so sabotage sits here, below the
+``intercept``, ``quiet``) and sabotage (``sabotage``, ``sabotage_http``, ``probe_hooks``), so sabotage sits here, below the
 probe stage that plans it. ``plugin`` imports nothing else of the auditor until ``--audit`` is given.
+``observe`` turns reports into outcomes (``skips`` says what kind each skip is) and ``funnel`` counts them.
 
 ``runner`` never loses a test: ``attempt`` watches each pytest process from outside (a test that kills it is
 ``crashed``, one that outruns ``test_timeout`` is ``hung``) and the runner starts pytest again on the rest;

@@ -14,7 +14,8 @@ from xml.etree import ElementTree
 
 from auditor.exceptions import DataError
 from auditor.model import Outcome, SuiteResult, TestCase
-from auditor.run.observe import RAN, case_id_of, outcomes_from_report
+from auditor.run.observe import RAN, case_id_of, collection_errors, outcomes_from_report
+from auditor.run.skips import skip_kind
 
 __all__ = ["load_results", "read_json_report", "read_junit"]
 
@@ -65,7 +66,8 @@ def read_json_report(text: str, *, name: str, cases: dict[str, TestCase]) -> Sui
     return SuiteResult(name=name, category="other", paths=(), status=_status(code, outcomes),
                        exit_code=code if isinstance(code, int) else None, duration=float(report.get("duration", 0.0)),
                        collected=int(summary.get("collected", len(outcomes))),
-                       deselected=int(summary.get("deselected", 0)), outcomes=outcomes, source="results")
+                       deselected=int(summary.get("deselected", 0)), outcomes=outcomes, source="results",
+                       collection_errors=collection_errors(report))
 
 
 def read_junit(text: str, *, name: str, cases: dict[str, TestCase]) -> SuiteResult:
@@ -85,7 +87,7 @@ def read_junit(text: str, *, name: str, cases: dict[str, TestCase]) -> SuiteResu
         seconds = float(element.get("time") or 0.0)
         duration += seconds
         outcomes.append(Outcome(node_id=node_id, case_id=case_id_of(node_id), status=status, suite=name,
-                                reason=reason, skip_kind=_skip_kind(status, node_id, cases), duration=seconds))
+                                reason=reason, skip_kind=_skip_kind(status, node_id, reason, cases), duration=seconds))
     return SuiteResult(name=name, category="other", paths=(), status=_status(None, tuple(outcomes)), duration=duration,
                        collected=len(outcomes), outcomes=tuple(outcomes), source="results")
 
@@ -122,11 +124,8 @@ def _junit_status(element: ElementTree.Element) -> tuple[str, str | None]:
     return "passed", None
 
 
-def _skip_kind(status: str, node_id: str, cases: dict[str, TestCase]) -> str | None:
-    if status != "skipped":
-        return None
-    case = cases.get(case_id_of(node_id))
-    return "unconditional" if case is not None and any(m.unconditional for m in case.markers) else "conditional"
+def _skip_kind(status: str, node_id: str, reason: str | None, cases: dict[str, TestCase]) -> str | None:
+    return skip_kind(reason, cases.get(case_id_of(node_id))) if status == "skipped" else None
 
 
 def _status(code: object, outcomes: Sequence[Outcome]) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import ast
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from auditor.config import AuditConfig
-from auditor.model import CATEGORIES, Observation, Outcome, SuiteResult, Tally, TestCase
+from auditor.model import Observation, Outcome, SuiteResult, TestCase
+from auditor.run.skips import skip_kind
 from auditor.serialize import from_dict
 
 RAN = ("passed", "failed", "error", "xfailed", "xpassed", "crashed", "hung")
@@ -27,12 +27,10 @@ def outcomes_from_report(report: dict[str, Any], suite: str, cases: dict[str, Te
     for test in report.get("tests", []):
         node_id = test["nodeid"]
         status = {"error": "error"}.get(test["outcome"], test["outcome"])
-        reason, skip_kind = None, None
+        reason, kind = None, None
         if status == "skipped":
             reason = _skip_reason(test)
-            case = cases.get(case_id_of(node_id))
-            unconditional = case is not None and any(m.unconditional for m in case.markers)
-            skip_kind = "unconditional" if unconditional else "conditional"
+            kind = skip_kind(reason, cases.get(case_id_of(node_id)))
         elif status in ("xfailed", "xpassed"):
             reason = test.get("call", {}).get("xfail_reason") or None
         details = None
@@ -42,8 +40,54 @@ def outcomes_from_report(report: dict[str, Any], suite: str, cases: dict[str, Te
         observation = from_dict(Observation, metadata) if isinstance(metadata, dict) else None
         duration = sum(float(test.get(stage, {}).get("duration", 0.0)) for stage in ("setup", "call", "teardown"))
         outcomes.append(Outcome(node_id=node_id, case_id=case_id_of(node_id), status=status, suite=suite, reason=reason,
-                                skip_kind=skip_kind, duration=duration, observation=observation, details=details))
-    return tuple(outcomes)
+                                skip_kind=kind, duration=duration, observation=observation, details=details))
+    return (*outcomes, *_collection_outcomes(report, suite, cases, {o.node_id for o in outcomes}))
+
+
+def _collection_outcomes(report: dict[str, Any], suite: str, cases: dict[str, TestCase],
+                         seen: set[str]) -> list[Outcome]:
+    """What pytest decided at collection: deselected items, and the tests of files skipped as a whole.
+
+    A module that calls ``pytest.importorskip`` or ``pytest.skip(allow_module_level=True)`` yields no items:
+    its tests (counted as the scan counts them) are skipped with the collector's reason.
+    """
+    found = []
+    for collector in report.get("collectors", []):
+        for child in collector.get("result", []):
+            node_id = child.get("nodeid", "")
+            if child.get("deselected") and node_id not in seen:
+                seen.add(node_id)
+                found.append(Outcome(node_id=node_id, case_id=case_id_of(node_id), status="not_run", suite=suite,
+                                     reason="deselected"))
+        if collector.get("outcome") != "skipped" or not collector.get("nodeid"):
+            continue
+        reason = _longrepr_reason(collector.get("longrepr"))
+        prefix = collector["nodeid"]
+        for case in cases.values():
+            if not in_collector(case, prefix):
+                continue
+            for node_id in static_node_ids(case):
+                if node_id not in seen:
+                    seen.add(node_id)
+                    found.append(Outcome(node_id=node_id, case_id=case.id, status="skipped", suite=suite,
+                                         reason=reason, skip_kind=skip_kind(reason, case)))
+    return found
+
+
+def in_collector(case: TestCase, prefix: str) -> bool:
+    """Whether ``case`` is inside the collector (file, folder, class) whose node id is ``prefix``."""
+    return case.id.startswith(prefix + "::") or case.path == prefix or case.path.startswith(prefix + "/")
+
+
+def static_node_ids(case: TestCase) -> list[str]:
+    """Node ids of a test pytest never collected, as the scan counts its instances (``name[0]``, ``name[1]``...)."""
+    count = case.params if case.params is not None else 1
+    return [case.id if count <= 1 else f"{case.id}[{index}]" for index in range(max(count, 1))]
+
+
+def collection_errors(report: dict[str, Any]) -> tuple[str, ...]:
+    """Collector node ids (files, folders) pytest could not import, from a pytest-json-report report."""
+    return tuple(c["nodeid"] for c in report.get("collectors", []) if c.get("outcome") == "failed" and c.get("nodeid"))
 
 
 def _failure(test: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -75,14 +119,10 @@ def outcomes_from_stream(records: Sequence[dict[str, Any]], suite: str, cases: d
         if event == "finished":
             status = record.get("outcome", "error")
             observation = record.get("observation")
-            skip_kind = None
-            if status == "skipped":
-                case = cases.get(case_id_of(node_id))
-                skip_kind = "unconditional" if case is not None and any(m.unconditional for m in case.markers) \
-                    else "conditional"
+            kind = skip_kind(record.get("reason"), cases.get(case_id_of(node_id))) if status == "skipped" else None
             finished[node_id] = Outcome(
                 node_id=node_id, case_id=case_id_of(node_id), status=status, suite=suite, reason=record.get("reason"),
-                skip_kind=skip_kind, duration=float(record.get("duration", 0.0)), details=record.get("details"),
+                skip_kind=kind, duration=float(record.get("duration", 0.0)), details=record.get("details"),
                 observation=from_dict(Observation, observation) if isinstance(observation, dict) else None)
     return tuple(finished.values())
 
@@ -108,7 +148,10 @@ def merge_outcomes(report: Sequence[Outcome], stream: Sequence[Outcome]) -> tupl
 
 
 def _skip_reason(test: dict[str, Any]) -> str | None:
-    longrepr = test.get("setup", {}).get("longrepr") or test.get("call", {}).get("longrepr")
+    return _longrepr_reason(test.get("setup", {}).get("longrepr") or test.get("call", {}).get("longrepr"))
+
+
+def _longrepr_reason(longrepr: Any) -> str | None:
     if not isinstance(longrepr, str):
         return None
     try:  # pytest-json-report writes skips as the repr of a (file, line, reason) tuple
@@ -122,19 +165,37 @@ def _skip_reason(test: dict[str, Any]) -> str | None:
 def reconcile(inventory: Any, suites: Sequence[SuiteResult]) -> tuple[SuiteResult, ...]:
     """Add a ``not_run`` outcome, with its reason, for every defined test instance that has no outcome.
 
-    ``inventory`` is a :class:`~auditor.collect.inventory.Inventory` or a sequence of test cases.
+    A test pytest collected in a suite that ran to its end, or whose collection the runner saw finish (it gives
+    every collected test an outcome, ``not_run`` with a reason included, however the suite ended), has exactly
+    the instances pytest made of it (selected or deselected). Any other test counts as the scan counts it (1 where
+    its params cannot be read), less the instances some suite did report. ``inventory`` is an
+    :class:`~auditor.collect.inventory.Inventory` or a sequence of test cases.
     """
     cases: Sequence[TestCase] = getattr(inventory, "cases", inventory)
-    seen: dict[str, int] = defaultdict(int)
-    for suite in suites:
-        for outcome in suite.outcomes:
-            seen[outcome.case_id] += 1
-    deselected = {s.name: {case_id_of(node) for node in s.deselected_ids} for s in suites if s.deselected_ids}
+    seen: dict[str, set[str]] = defaultdict(set)
+    complete: set[str] = set()
     missing = []
+    for suite in suites:
+        finished = suite.source == "run" and (suite.status in ("completed", "failed", "no_tests") or suite.collected > 0)
+        for outcome in suite.outcomes:
+            seen[outcome.case_id].add(outcome.node_id)
+            if finished:
+                complete.add(outcome.case_id)
+    reported = {node for ids in seen.values() for node in ids}
+    for suite in suites:  # what pytest deselected, or an option such as --lf dropped, that no report holds: exactly
+        for node in suite.deselected_ids:
+            if "::" in node and node not in reported:
+                reported.add(node)
+                seen[case_id_of(node)].add(node)
+                if suite.source == "run" and suite.collected > 0:
+                    complete.add(case_id_of(node))
+                missing.append(Outcome(node_id=node, case_id=case_id_of(node), status="not_run", suite=None,
+                                       reason="deselected"))
+    deselected = {s.name: s.deselected_ids for s in suites if s.deselected_ids}
     for case in cases:
         expected = case.params if case.params is not None else 1
-        have = seen.get(case.id, 0)
-        if have >= max(expected, 1) or (have and case.params is None):
+        have = len(seen.get(case.id, ()))
+        if case.id in complete or have >= max(expected, 1) or (have and case.params is None):
             continue
         reason = _not_run_reason(case, suites, deselected)
         for index in range(have, max(expected, 1)):
@@ -145,99 +206,25 @@ def reconcile(inventory: Any, suites: Sequence[SuiteResult]) -> tuple[SuiteResul
     return (*suites, SuiteResult(name=NOT_RUN_SUITE, category="other", paths=(), status="not_run", outcomes=tuple(missing)))
 
 
-def _not_run_reason(case: TestCase, suites: Sequence[SuiteResult], deselected: dict[str, set[str]]) -> str:
+def _not_run_reason(case: TestCase, suites: Sequence[SuiteResult], deselected: dict[str, tuple[str, ...]]) -> str:
     if not case.collectable:
         return "uncollectable"
     covering = [s for s in suites if any(case.path == p or case.path.startswith(p.rstrip("/") + "/") for p in s.paths)]
     if covering and all(suite.status == "not_run" for suite in covering):
         return "suite_not_run"
     for suite in covering:
+        if any(case.path == f or case.path.startswith(f.rstrip("/") + "/") for f in suite.collection_errors):
+            return "collection_error"
+    for suite in covering:
         if suite.status in ("interrupted", "timed_out", "crashed"):
             return suite.status
-        if suite.status == "error":
-            return "collection_error"
-    if any(case.id in deselected.get(suite.name, ()) for suite in covering):
-        return "deselected"
+        if suite.status == "error":  # pytest stopped on another file's import error, or never collected
+            return "not_reached" if suite.collection_errors else "collection_error"
+    if any(case.id == case_id_of(node) or in_collector(case, node) for suite in covering
+           for node in deselected.get(suite.name, ())):
+        return "deselected"  # a whole file --lf skipped, or instances the scan counts beyond those pytest deselected
     if covering:
         return "not_collected"  # its suite ran to the end: pytest neither collected nor deselected it
     if suites and all(s.source == "results" for s in suites):
         return "suite_not_run"  # results were imported: we cannot know which suite would have run it
     return "not_in_suite"
-
-
-def tally(cases: Sequence[TestCase], suites: Sequence[SuiteResult], config: AuditConfig) -> tuple[Tally, ...]:
-    """Counts per category present (in report order), then ``total``."""
-    category_of = {case.id: case.category for case in cases}
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    observed: dict[str, list[bool]] = defaultdict(list)
-    # Parametrize lists that cannot be read statically are counted by what actually ran.
-    seen: dict[str, int] = defaultdict(int)
-    for suite in suites:
-        for outcome in suite.outcomes:
-            seen[outcome.case_id] += 1
-    for case in cases:
-        instances = case.params if case.params is not None else max(1, seen.get(case.id, 0))
-        counts[case.category]["created"] += instances
-        if case.collectable:
-            counts[case.category]["collectable"] += instances
-    for suite in suites:
-        for outcome in suite.outcomes:
-            category = category_of.get(outcome.case_id, suite.category)
-            row = counts[category]
-            if outcome.status == "not_run":
-                row["not_run"] += 1
-                row["deselected"] += outcome.reason == "deselected"
-                continue
-            row["collected"] += 1
-            if outcome.status in RAN:
-                row["run"] += 1
-                if outcome.observation is not None:
-                    observed[category].append(_touched_live(outcome))
-            key = {"error": "errors"}.get(outcome.status, outcome.status)
-            row[key] += 1
-            row["flaky"] += outcome.flaky
-            if outcome.status == "skipped" and outcome.skip_kind == "unconditional":
-                row["skipped_unconditional"] += 1
-    rows = []
-    for category in [c for c in CATEGORIES if c in counts]:
-        row = counts[category]
-        rows.append(_make(category, row, _infra(category, row, observed.get(category, []), config)))
-    total: dict[str, int] = defaultdict(int)
-    for row in counts.values():
-        for key, value in row.items():
-            total[key] += value
-    flags = [flag for values in observed.values() for flag in values]
-    rows.append(_make("total", total, _overall([r.real_infrastructure for r in rows], flags)))
-    return tuple(rows)
-
-
-def _make(category: str, row: dict[str, int], infra: str) -> Tally:
-    fields = {f.name for f in dataclasses.fields(Tally)} - {"category", "real_infrastructure"}
-    return Tally(category=category, real_infrastructure=infra, **{k: v for k, v in row.items() if k in fields})
-
-
-def _touched_live(outcome: Outcome) -> bool:
-    obs = outcome.observation
-    assert obs is not None
-    live_http = any(x.host_class != "in-process" and x.status is not None for x in obs.http)
-    return (live_http or obs.sockets_loopback > 0 or obs.sockets_other > 0) and not obs.mocks
-
-
-def _infra(category: str, row: dict[str, int], flags: Iterable[bool], config: AuditConfig) -> str:
-    flags = list(flags)
-    if not row.get("run"):
-        return "n/a" if category not in config.real_infrastructure else "not observed"
-    if not flags:
-        return "not observed"
-    if all(flags):
-        return "yes"
-    return "no" if not any(flags) else "partial"
-
-
-def _overall(values: Sequence[str], flags: Sequence[bool]) -> str:
-    judged = [v for v in values if v in ("yes", "no", "partial")]
-    if not judged:
-        return "not observed"
-    if all(v == "yes" for v in judged):
-        return "yes"
-    return "no" if all(v == "no" for v in judged) else "partial"

@@ -5,11 +5,12 @@ sockets, processes, files written, mocks in force, assertions executed, pytest.r
 warnings, phase durations) as an :class:`~auditor.model.Observation`, and puts it in
 pytest-json-report's ``metadata["auditor"]``. ``--audit-stream=PATH`` also appends one JSON line per
 test as it starts and finishes (flushed at once), so results survive a timeout or a crash; the collected and
-deselected node ids; and a failed test's reason (the first line of its assertion or exception) and traceback
-excerpt. With a stream, ``SIGUSR1`` dumps every thread's stack (:mod:`faulthandler`) to ``PATH.<pid>.stacks``:
-the runner's watchdog asks for it before it kills a test that outran its ``test_timeout``. Nothing else of
-the test process changes. ``--audit-only=FILE`` (one node id a line) runs only those of the collected tests,
-silently: the runner resumes a suite after a crash, and re-runs failed tests, with it.
+deselected node ids (by ``-m``/``-k``, or dropped while collecting by an option of the project: ``--lf``); and a
+failed test's reason (the first line of its assertion or exception) and traceback excerpt. With a stream,
+``SIGUSR1`` dumps every thread's stack (:mod:`faulthandler`) to ``PATH.<pid>.stacks``: the runner's watchdog
+asks for it before it kills a test that outran its ``test_timeout``. Nothing else of the test process changes.
+``--audit-only=FILE`` (one node id a line) runs only those of the collected tests, silently: the runner resumes
+a suite after a crash, and re-runs failed tests, with it.
 ``--audit-sabotage=MODE`` rewrites HTTP responses during each test's call phase only.
 
 ``--audit-probe=PLAN`` (written by ``auditor probe``) runs each planned test once per sabotage mode instead
@@ -17,9 +18,10 @@ of once, in the same session (session fixtures such as a live server are shared)
 ``{"event": "probe", ...}`` line per test and mode to the plan's stream file: killed, survived, error, or
 ``n/a`` when the mode found nothing to sabotage.
 
-Assertions are counted through ``pytest_assertion_pass``, which pytest calls only when the test
-modules were rewritten with ``-o enable_assertion_pass_hook=true``; without it they are reported as
-``-1`` (not counted), never as 0.
+Nothing here changes what a test sees (no warning filter, option or environment is added): resource
+warnings and assertions are observed by :mod:`auditor.run.quiet` (a never-matching warnings-filter spy, and
+``sys.monitoring`` on Python 3.12+). Assertions are counted through ``pytest_assertion_pass`` when the project
+itself enables ``enable_assertion_pass_hook``; where nothing can count them they are ``-1`` (not counted), never 0.
 """
 
 from __future__ import annotations
@@ -69,6 +71,9 @@ def pytest_configure(config: pytest.Config) -> None:
     hooks = _AuditHooks(recorder, stream, mode, sabotage_name, _read_only(config.getoption("audit_only")))
     setattr(config, _STATE_KEY, hooks)
     config.pluginmanager.register(hooks, "auditor-hooks")
+    from auditor.run.quiet import QuietHooks
+
+    config.pluginmanager.register(QuietHooks(recorder, config), "auditor-quiet")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -112,6 +117,7 @@ class _AuditHooks:
         self.mode = mode
         self.mode_name = mode_name
         self.only = only
+        self._made: dict[str, list[str]] = {}  # file collector node id -> the test items it made
         self._reports: dict[str, Any] = {}
         self._metadata: dict[str, Any] | None = None
         self._stream_lock = threading.Lock()
@@ -142,6 +148,26 @@ class _AuditHooks:
         if self.only is not None:
             # Not a deselection (pytest's -m/-k are): the rest of the suite ran, or crashed, in an earlier process.
             items[:] = [item for item in items if item.nodeid in self.only]
+
+    # trylast: the innermost wrapper, so it sees what a file holds before the project's options (``--lf``) trim it
+    @pytest.hookimpl(hookwrapper=True, trylast=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector):
+        outcome = yield
+        report = outcome.get_result()
+        if self._stream is None or not isinstance(collector, pytest.File) or not report.passed:
+            return
+        self._made[collector.nodeid] = [x.nodeid for x in report.result if isinstance(x, pytest.Item)]
+        if not report.result and collector.config.pluginmanager.has_plugin("lfplugin-collskip"):
+            # --lf skipped the whole file (it held no failure): every test in it is deselected by the project's option
+            self._emit({"event": "deselected_files", "nodeids": [collector.nodeid], "pid": os.getpid()})
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        made = self._made.pop(report.nodeid, None)
+        if made:  # tests the file made that its report no longer holds: dropped by the project's options (--lf)
+            kept = {x.nodeid for x in report.result}
+            dropped = [node for node in made if node not in kept]
+            if dropped:
+                self._emit({"event": "deselected", "nodeids": dropped, "pid": os.getpid()})
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self._emit({"event": "deselected", "nodeids": [item.nodeid for item in items], "pid": os.getpid()})

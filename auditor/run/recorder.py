@@ -28,7 +28,7 @@ class Recorder:
         self._active = False
         self._patches: list[tuple[Any, str, Any]] = []
         self._hooked = False
-        #: False when pytest's assertion-pass hook is off: assertions are then "not counted" (-1).
+        #: False when nothing counts assertions (no pass hook, no sys.monitoring): "not counted" (-1).
         self.count_assertions = count_assertions
         self._reset("")
 
@@ -78,9 +78,12 @@ class Recorder:
         """Keep a warning raised by this test."""
         if nodeid and nodeid != self.nodeid:
             return
+        record = WarningRecord(category=message.category.__name__, message=str(message.message)[:300],
+                               path=str(message.filename), line=int(message.lineno or 0))
         with self._lock:
-            self.warnings.append(WarningRecord(category=message.category.__name__, message=str(message.message)[:300],
-                                               path=str(message.filename), line=int(message.lineno or 0)))
+            # A ResourceWarning the project's filters show is reported by pytest and by the quiet spy: keep one.
+            if not any((w.category, w.message) == (record.category, record.message) for w in self.warnings):
+                self.warnings.append(record)
 
     def observation(self) -> Observation:
         """Everything seen so far for the current test (HTTP included once the test has stopped)."""

@@ -1,7 +1,9 @@
 """Run: each suite in pytest subprocesses that cannot lose a test.
 
-The pytest exit code is kept as data (``SuiteResult.exit_code``), never passed through as ours. Our plugin
-streams one JSON line per test as it starts and finishes (:mod:`auditor.run.attempt` watches it), so:
+The pytest exit code is kept as data (``SuiteResult.exit_code``), never passed through as ours. pytest runs
+with the project's own configuration and only the plugin's options added (:func:`pytest_command`), so every test
+gets the outcome plain ``pytest`` gives it. Our plugin streams one JSON line per test as it starts and finishes
+(:mod:`auditor.run.attempt` watches it), and the collected and deselected node ids, so:
 
 - a test that kills its pytest process, whatever the exit code (``os._exit(0)``, a segfault, closed output),
   is recorded as ``crashed``, and pytest starts again on the collected tests that have not run yet
@@ -37,6 +39,7 @@ from auditor.run import processes
 from auditor.run.attempt import EventSink, run_attempt
 from auditor.run.observe import (
     case_id_of,
+    collection_errors,
     merge_outcomes,
     outcomes_from_report,
     outcomes_from_stream,
@@ -48,7 +51,7 @@ _STATUS = {0: "completed", 1: "failed", 2: "error", 3: "error", 4: "error", 5: "
 RERUN_STATUSES = ("failed", "error")
 _BROKEN = ("failed", "error", "crashed", "hung")
 
-__all__ = ["EventSink", "bytecode_env", "default_suites", "pytest_command", "read_stream", "run_pytest", "run_suites"]
+__all__ = ["EventSink", "default_suites", "pytest_command", "read_stream", "run_pytest", "run_suites"]
 
 
 def default_suites(config: AuditConfig, inventory: Inventory) -> tuple[SuiteConfig, ...]:
@@ -101,30 +104,20 @@ def run_suites(config: AuditConfig, inventory: Inventory, *, progress: bool = Fa
 
 def pytest_command(suite: SuiteConfig, *, json_path: Path, stream_path: Path, node_ids: Sequence[str] = (),
                    extra_args: Sequence[str] = (), only_path: Path | None = None) -> list[str]:
-    """The pytest command line for ``suite`` (or just ``node_ids``), with our plugin and report on."""
-    command = [sys.executable, "-m", "pytest", *(node_ids or suite.paths), "-q", "-p", "no:cacheprovider",
+    """The pytest command line for ``suite`` (or just ``node_ids``), with our plugin and report on.
+
+    Only options that cannot change an outcome are added (outcome parity with plain ``pytest``): no warning
+    filter, no ``-p no:...``, no ini override, no verbosity; the project's own configuration applies as it is.
+    ``only_path`` (``--audit-only``, the plugin's own) limits a resumed or re-run pass to the tests it lists.
+    """
+    command = [sys.executable, "-m", "pytest", *(node_ids or suite.paths),
                "--json-report", f"--json-report-file={json_path}", "--audit", f"--audit-stream={stream_path}",
-               "-o", "enable_assertion_pass_hook=true", "-W", "always::ResourceWarning", *suite.args, *extra_args]
+               *suite.args, *extra_args]
     if only_path is not None:
         command.append(f"--audit-only={only_path}")
     if suite.markers and not node_ids:
         command += ["-m", suite.markers]
     return command
-
-
-def bytecode_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """Where the audited run may keep pyc files, as environment variables.
-
-    pytest caches rewritten test modules without noting whether the assertion-pass hook was on, so a
-    pyc written by our run must not be read by a plain one (its assertions would go uncounted), nor the
-    reverse. A separate ``PYTHONPYCACHEPREFIX`` keeps them apart. When bytecode is never written
-    (``PYTHONDONTWRITEBYTECODE``), nothing can mix, and a prefix would only hide every installed
-    package's pyc files: each import of the suite and of any server it starts would compile from
-    source, every run (measured: 1.3x the wall time of this repo's suites).
-    """
-    if environ.get("PYTHONDONTWRITEBYTECODE"):
-        return {}
-    return {"PYTHONPYCACHEPREFIX": str(Path(tempfile.gettempdir()) / "auditor-pycache")}
 
 
 @dataclass
@@ -134,6 +127,10 @@ class _Pass:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     collected: list[str] = field(default_factory=list)
     deselected: list[str] = field(default_factory=list)
+    #: Files (collector node ids) pytest could not import
+    collection_errors: list[str] = field(default_factory=list)
+    #: Files an option of the project (``--lf``) kept pytest from collecting at all
+    deselected_files: list[str] = field(default_factory=list)
     restarts: int = 0
     #: "completed", "crashed" (died with no test to blame), "timed_out" or "interrupted"
     end: str = "completed"
@@ -166,7 +163,7 @@ def run_pytest(
     work = json_path.parent
     started = time.monotonic()
     context = _Context(suite=suite, work=work, stem=json_path.stem, cwd=Path(root) if root is not None else Path.cwd(),
-                       env={**os.environ, **bytecode_env(os.environ), **suite.env, **(env or {})},
+                       env={**os.environ, **suite.env, **(env or {})},  # as plain pytest gets it: pyc files shared
                        node_ids=tuple(node_ids), extra_args=tuple(extra_args), deadline=started + suite.timeout,
                        known=dict(cases or {}), on_event=on_event)
     main = context.run_pass(None, "")
@@ -181,7 +178,9 @@ def run_pytest(
         name=suite.name, category=suite.category, paths=tuple(node_ids or suite.paths), status=status,
         exit_code=main.code, duration=time.monotonic() - started, collected=len(main.collected),
         deselected=len(main.deselected), outcomes=tuple(ordered), command=tuple(main.commands[0]) if main.commands else (),
-        message=_message(status, suite, main, notes), restarts=main.restarts, deselected_ids=tuple(main.deselected),
+        message=_message(status, suite, main, notes), restarts=main.restarts,
+        deselected_ids=(*main.deselected, *main.deselected_files),
+        collection_errors=tuple(main.collection_errors),
     )
 
 
@@ -226,8 +225,11 @@ class _Context:
                     _extend(result.collected, record.get("nodeids") or ())
                 elif record.get("event") == "deselected":
                     _extend(result.deselected, record.get("nodeids") or ())
+                elif record.get("event") == "deselected_files":
+                    _extend(result.deselected_files, record.get("nodeids") or ())
             report = _read_report(json_path)
             result.reported = bool(report)
+            _extend(result.collection_errors, collection_errors(report))
             before = len(result.outcomes)
             got = merge_outcomes(outcomes_from_report(report, self.suite.name, self.known),
                                  outcomes_from_stream(attempt.records, self.suite.name, self.known))

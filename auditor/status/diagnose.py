@@ -79,7 +79,7 @@ def diagnose(audit: Audit, evidence: Sequence[TestEvidence], *, examples: int = 
         issues.append(
             Issue(
                 title="Tests that never ran",
-                finding=f"{total} tests exist but only {total - len(never)} ran.",
+                finding=f"{len(never)} of the tests created never ran ({_percent(len(never), total)}).",
                 evidence=tuple(per_cat),
                 impact="A test that never ran proves nothing; completion cannot count it.",
                 action="Run every suite and record the results before claiming completion.",
@@ -306,3 +306,7 @@ def _actions(
         actions.append(ActionItem("strategic", "Add benchmarks that record numbers, if performance is part of the goal"))
     order = {"immediate": 0, "medium": 1, "strategic": 2}
     return tuple(sorted(actions, key=lambda a: order[a.priority]))
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{part / whole:.0%}" if whole else "—"

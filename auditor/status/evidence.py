@@ -12,18 +12,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from auditor.model import Audit, Finding, Outcome, TestCase
+from auditor.model import STATUS_PRECEDENCE, Audit, Finding, Outcome, TestCase
 
 #: Statuses that mean the test's body executed (``crashed`` and ``hung``: it started and never finished).
 RAN = frozenset({"passed", "failed", "error", "xfailed", "xpassed", "crashed", "hung"})
 
 #: Statuses of a test that ran and did not pass (an xpass is judged apart: it passed against expectations).
 BROKEN = frozenset({"failed", "error", "crashed", "hung"})
-
-#: When several outcomes exist for one node id (merged shards), the first status in this order wins: a
-#: failure anywhere is the most informative, and any run beats "interrupted" and "not run".
-STATUS_PRECEDENCE = ("crashed", "hung", "error", "failed", "xpassed", "passed", "xfailed", "skipped", "interrupted",
-                     "not_run")
 
 #: Points a finding of each severity weighs when counting weak tests.
 SEVERITY_WEIGHT = {"high": 1.0, "medium": 0.5, "low": 0.2}

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from auditor.config import GateConfig
 from auditor.exceptions import ConfigError
 from auditor.model import SEVERITIES, Audit
-from auditor.status.evidence import BROKEN, collect_evidence
+from auditor.run.skips import missing_module
+from auditor.status.evidence import BROKEN, TestEvidence, collect_evidence
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def evaluate(audit: Audit, gate: GateConfig, baseline: Baseline | None = None) -
     if gate.fail_on_not_run:
         wanted = set(gate.not_run_categories)
         for item in sorted(evidence, key=lambda e: e.node_id):
-            if item.ran or (wanted and item.category not in wanted):
+            if item.ran or (wanted and item.category not in wanted) or chosen_not_to_run(item, gate):
                 continue
             reason = item.reason or "no reason recorded"
             if any(allowed in reason for allowed in gate.allowed_skip_reasons):
@@ -119,6 +120,20 @@ def evaluate(audit: Audit, gate: GateConfig, baseline: Baseline | None = None) -
         if violation.check in ("min-completion", "min-quality", "interrupted", "no-tests") or violation.key not in baseline.keys:
             result.append(violation)
     return result
+
+
+def chosen_not_to_run(item: TestEvidence, gate: GateConfig) -> bool:
+    """A test the user chose not to run here: deselected, a platform skip, or an allowed missing dependency."""
+    if item.status == "not_run":
+        return item.reason == "deselected" and not gate.fail_on_deselected
+    kind = item.outcome.skip_kind if item.outcome is not None and item.status == "skipped" else None
+    if kind == "platform":
+        return not gate.fail_on_platform_skips
+    if kind == "dependency":
+        module = missing_module(item.reason) or ""
+        return any(allowed == "*" or module == allowed or module.startswith(allowed + ".")
+                   for allowed in gate.allowed_missing_dependencies)
+    return False
 
 
 def _check_thresholds(gate: GateConfig) -> None:

@@ -11,8 +11,7 @@ from typing import Any
 from auditor.config import AuditConfig
 from auditor.exceptions import DataError
 from auditor.files import write_atomic
-from auditor.model import Audit, Outcome, ProbeResult, SuiteResult
-from auditor.status.evidence import STATUS_PRECEDENCE
+from auditor.model import STATUS_PRECEDENCE, Audit, Outcome, ProbeResult, SuiteResult
 from auditor.status.gate import Baseline, Violation
 
 HISTORY_FILE = "history.jsonl"
@@ -111,7 +110,7 @@ def merge(audits: Sequence[Audit], config: AuditConfig) -> Audit:
     """Combine audits of one project from several CI shards into one audit.
 
     Rule: a node id seen in several shards is counted once. Its outcome is the first by
-    :data:`~auditor.status.evidence.STATUS_PRECEDENCE` (crashed, hung, error, failed, xpassed, passed,
+    :data:`~auditor.model.STATUS_PRECEDENCE` (crashed, hung, error, failed, xpassed, passed,
     xfailed, skipped, interrupted, not_run): any shard that ran a test beats shards that only report it "not run"
     (each shard reports the others' tests as not run), and a failure anywhere beats a pass.
     Ties keep the earliest audit given. Probe results from every copy are kept (one per mode).
@@ -119,7 +118,7 @@ def merge(audits: Sequence[Audit], config: AuditConfig) -> Audit:
     """
     if not audits:
         raise DataError("merge: no audits given")
-    from auditor.run import observe
+    from auditor.run import funnel
     from auditor.status.score import score_audit
 
     rank = {status: index for index, status in enumerate(STATUS_PRECEDENCE)}
@@ -170,5 +169,5 @@ def merge(audits: Sequence[Audit], config: AuditConfig) -> Audit:
         environment={**first.environment, "merged_from": str(len(audits))},
         interrupted=next((a.interrupted for a in audits if a.interrupted), None),
     )
-    tallies = observe.tally(merged.cases, merged.suites, config)
+    tallies = funnel.tally(merged.cases, merged.suites, config)
     return score_audit(dataclasses.replace(merged, tallies=tuple(tallies)), config)

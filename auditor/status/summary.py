@@ -42,6 +42,16 @@ class MatrixRow:
     #: "ok" | "warn" | "bad" | "unknown": how the row should be coloured.
     tone: str
     is_total: bool = False
+    #: The static scan's count, beside what pytest collected; "≥" marks a lower bound.
+    static: str = ""
+    collected: int = 0
+    #: ``created`` as shown: "≥N" when it counts tests pytest never collected whose params the scan cannot read.
+    created_label: str = ""
+    deselected: int = 0
+    skipped_platform: int = 0
+    skipped_dependency: int = 0
+    #: Why static and collected differ, one phrase per reason ("" when they are equal).
+    gap: str = ""
 
 
 def category_label(category: str) -> str:
@@ -90,9 +100,39 @@ def matrix_rows(audit: Audit) -> tuple[MatrixRow, ...]:
                 kill_rate=format_rate(score.kill_rate if score else None),
                 tone=tone(score, tally),
                 is_total=tally.category == "total",
+                static=f"≥{tally.static}" if tally.static_unreadable else str(tally.static),
+                collected=tally.collected,
+                created_label=f"≥{tally.created}" if tally.created_lower_bound else str(tally.created),
+                deselected=tally.deselected,
+                skipped_platform=tally.skipped_platform,
+                skipped_dependency=tally.skipped_dependency,
+                gap=funnel_gap(tally),
             )
         )
     return tuple(rows)
+
+
+def funnel_gap(tally: Tally) -> str:
+    """Why the static count and the collected count of a row differ, or "" when they are equal."""
+    parts = []
+    if tally.extra_params > 0:
+        parts.append(f"+{tally.extra_params} from fixture params, backends or generated parametrization")
+    elif tally.extra_params < 0:
+        parts.append(f"{tally.extra_params} instances fewer than the scan's parametrize count")
+    if tally.extra_unreadable:
+        parts.append(f"{tally.extra_unreadable:+d} from params the scan cannot read "
+                     f"({tally.static_unreadable} test{'s' if tally.static_unreadable != 1 else ''})")
+    if tally.created_lower_bound:
+        parts.append("params the scan cannot read, of tests pytest never collected: created is a lower bound")
+    if tally.not_in_scan:
+        parts.append(f"+{tally.not_in_scan} collected by pytest, not found by the scan")
+    for count, what in ((tally.uncollectable, "that pytest never collects (names, __test__, __init__)"),
+                        (tally.import_errors, "in files pytest cannot import"),
+                        (tally.deselected, "deselected (-m/-k, suite markers)"),
+                        (tally.never_reached, "never reached (suite not run, timed out, crashed, or in no suite)")):
+        if count:
+            parts.append(f"-{count} {what}")
+    return "; ".join(parts)
 
 
 def top_findings(findings: Sequence[Finding], limit: int | None = 10) -> tuple[Finding, ...]:
