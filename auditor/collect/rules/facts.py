@@ -165,10 +165,18 @@ class TestFacts:
     def _used_as_check(self, call: ast.Call) -> bool:
         """A helper called for its checks (a statement: ``check_reply(r)``), not a factory whose value is kept
         (``app = make_app()``: its own asserts check the setup, not what the test claims)."""
-        parent = self.parents.get(id(call))
-        if isinstance(parent, ast.Await):
-            parent = self.parents.get(id(parent))
-        return isinstance(parent, (ast.Expr, ast.Assert, ast.withitem))
+        return id(call) in self._statement_calls
+
+    @cached_property
+    def _statement_calls(self) -> set[int]:
+        # From the grouped nodes already walked: no parent map needed (a second walk of the body).
+        found: set[int] = set()
+        for node in self.of(ast.Expr, ast.Assert, ast.withitem):
+            value = node.value if isinstance(node, ast.Expr) else node.test if isinstance(node, ast.Assert) else node.context_expr
+            if isinstance(value, ast.Await):
+                value = value.value
+            found.add(id(value))
+        return found
 
     def _may_be_helper(self, call: ast.Call) -> bool:
         """A call that can reach a project helper: ``helper()`` or ``module.helper()``, not ``loop.close()``."""
