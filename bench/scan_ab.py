@@ -3,13 +3,15 @@
     python bench/scan_ab.py OLD_CHECKOUT NEW_CHECKOUT TREE [TREE ...] [--repeat 5]
 
 Each checkout runs as ``python -m auditor`` with itself first on PYTHONPATH; old and new alternate run by
-run, so drift in the machine's load falls on both. Prints each tree's median seconds and new/old ratio.
+run, so drift in the machine's load falls on both. Prints each tree's median CPU seconds (user + system of
+the scan process, which other jobs on the machine barely change) and wall seconds, and the new/old ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -17,13 +19,17 @@ import time
 from pathlib import Path
 
 
-def once(checkout: Path, tree: Path) -> float:
+def once(checkout: Path, tree: Path) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one scan."""
     env = {**os.environ, "PYTHONPATH": str(checkout)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "auditor", "scan", str(tree), "--root", str(tree), "--no-cache",
                     "--format", "json", "--output", os.devnull, "--fail-on", "none"],
                    env=env, cwd=tree, check=True, capture_output=True)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, wall
 
 
 def main() -> int:
@@ -33,15 +39,16 @@ def main() -> int:
     parser.add_argument("trees", type=Path, nargs="+")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    print(f"{'tree':40s} {'old s':>8s} {'new s':>8s} {'new/old':>8s}")
+    print(f"{'tree':32s} {'old cpu':>8s} {'new cpu':>8s} {'ratio':>6s} {'old wall':>9s} {'new wall':>9s} {'ratio':>6s}")
     for tree in args.trees:
         once(args.old, tree), once(args.new, tree)  # warm the page cache and the pyc files
         old, new = [], []
         for _ in range(args.repeat):
             old.append(once(args.old, tree))
             new.append(once(args.new, tree))
-        o, n = statistics.median(old), statistics.median(new)
-        print(f"{tree.name:40s} {o:8.2f} {n:8.2f} {n / o:8.3f}")
+        oc, nc = statistics.median(c for c, _ in old), statistics.median(c for c, _ in new)
+        ow, nw = statistics.median(w for _, w in old), statistics.median(w for _, w in new)
+        print(f"{tree.name:32s} {oc:8.2f} {nc:8.2f} {nc / oc:6.3f} {ow:9.2f} {nw:9.2f} {nw / ow:6.3f}")
     return 0
 
 
