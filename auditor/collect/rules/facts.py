@@ -7,9 +7,10 @@ resolution) are computed once per test and cached.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 from auditor.collect.claims import claims_of
 from auditor.collect.markers import dotted
@@ -23,6 +24,9 @@ from auditor.collect.rules.calls import (
 )
 from auditor.collect.rules.index import ProjectIndex
 from auditor.config import AuditConfig
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -103,16 +107,7 @@ class TestFacts:
     @cached_property
     def imported_from(self) -> dict[str, str]:
         """Names the test module imports from other modules: name -> module."""
-        tree = self.test.module.tree
-        result: dict[str, str] | None = getattr(tree, "_auditor_imported_from", None)
-        if result is None:  # once per module, not once per test
-            result = {}
-            for statement in tree.body:
-                if isinstance(statement, ast.ImportFrom) and statement.module and statement.level == 0:
-                    for alias in statement.names:
-                        result[alias.asname or alias.name] = statement.module
-            tree._auditor_imported_from = result  # type: ignore[attr-defined]
-        return result
+        return _per_module(self.test.module.tree, "imported_from", _imported_from)
 
     def helper_imports(self) -> list[str]:
         """Modules the test calls an imported name from: their helpers must be indexed before any rule runs."""
@@ -155,12 +150,7 @@ class TestFacts:
     @property
     def module_functions(self) -> set[str]:
         """Names of the functions the test module defines at its top level."""
-        tree = self.test.module.tree
-        result: set[str] | None = getattr(tree, "_auditor_module_functions", None)
-        if result is None:  # once per module, not once per test
-            result = {s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
-            tree._auditor_module_functions = result  # type: ignore[attr-defined]
-        return result
+        return _per_module(self.test.module.tree, "module_functions", _module_functions)
 
     def _used_as_check(self, call: ast.Call) -> bool:
         """A helper called for its checks (a statement: ``check_reply(r)``), not a factory whose value is kept
@@ -192,17 +182,7 @@ class TestFacts:
     @property
     def imported_modules(self) -> set[str]:
         """Names bound by the test module's plain ``import`` statements."""
-        tree = self.test.module.tree
-        result: set[str] | None = getattr(tree, "_auditor_imported_modules", None)
-        if result is None:  # once per module, not once per test
-            result = {
-                alias.asname or alias.name.split(".")[0]
-                for statement in tree.body
-                if isinstance(statement, ast.Import)
-                for alias in statement.names
-            }
-            tree._auditor_imported_modules = result  # type: ignore[attr-defined]
-        return result
+        return _per_module(self.test.module.tree, "imported_modules", _imported_modules)
 
     @cached_property
     def responses(self) -> dict[str, ast.Call]:
@@ -338,3 +318,35 @@ def status_of(node: ast.AST) -> str | None:
             return "<call>"
         return dotted(node.value) or "<expr>"
     return None
+
+
+def _per_module(tree: ast.Module, key: str, compute: Callable[[ast.Module], T]) -> T:
+    """``compute(tree)``, once per module rather than once per test: kept on the tree itself."""
+    attr = f"_auditor_{key}"
+    result = getattr(tree, attr, None)
+    if result is None:
+        result = compute(tree)
+        setattr(tree, attr, result)
+    return result
+
+
+def _imported_from(tree: ast.Module) -> dict[str, str]:
+    return {
+        alias.asname or alias.name: statement.module
+        for statement in tree.body
+        if isinstance(statement, ast.ImportFrom) and statement.module and statement.level == 0
+        for alias in statement.names
+    }
+
+
+def _module_functions(tree: ast.Module) -> set[str]:
+    return {s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def _imported_modules(tree: ast.Module) -> set[str]:
+    return {
+        alias.asname or alias.name.split(".")[0]
+        for statement in tree.body
+        if isinstance(statement, ast.Import)
+        for alias in statement.names
+    }
