@@ -35,7 +35,8 @@ DEFAULT_CATEGORY_NAMES: dict[str, str] = {
 }
 
 #: Built-in sabotage modes, in the order ``auditor probe`` runs them.
-DEFAULT_PROBE_MODES = ("not-implemented", "server-error", "empty", "echo", "garbage", "truncated-stream", "slow")
+DEFAULT_PROBE_MODES = ("not-implemented", "server-error", "empty", "echo", "garbage", "truncated-stream", "slow",
+                       "late", "down", "reset", "status-flip")
 
 #: The sprint review's own five dimensions, equally weighted, as it weighed them: its numbers (90, 16, 14, 0
 #: and 60%) average 36%, the "~40% complete" it concluded. A team that values validation more says so here.
@@ -140,6 +141,9 @@ class AuditConfig:
     suites: tuple[SuiteConfig, ...] = ()
     probe_modes: tuple[str, ...] = DEFAULT_PROBE_MODES
     probes: tuple[ProbeModeConfig, ...] = ()
+    #: Packages that are the code under test beside those found at the root or under src/: when a test's HTTP
+    #: client is one of them (a client library's own suite), response sabotage does not apply to it.
+    own_packages: tuple[str, ...] = ()
     status_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_STATUS_WEIGHTS))
     sprint: SprintConfig | None = None
     gate: GateConfig = field(default_factory=GateConfig)
@@ -218,7 +222,7 @@ def _from_table(root: Path, table: dict[str, Any]) -> AuditConfig:
     if unknown:
         raise ConfigError(f"[tool.auditor]: unknown key(s): {', '.join(sorted(unknown))}")
     kwargs: dict[str, Any] = {"root": root}
-    for key in ("paths", "exclude", "real_infrastructure", "select", "ignore", "probe_modes"):
+    for key in ("paths", "exclude", "real_infrastructure", "select", "ignore", "probe_modes", "own_packages"):
         if key in table:
             kwargs[key] = str_tuple(table[key], f"[tool.auditor] {key}")
     for key in ("categories", "severity"):

@@ -86,6 +86,8 @@ class TestCase:
     collectable: bool = True
     not_collectable_reason: str | None = None
     is_async: bool = False
+    #: What the test claims, from its name and docstring (one or more of CLAIM_KINDS in auditor/collect/claims.py).
+    claims: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,9 @@ class HttpExchange:
     client: str = "httpx"  # httpx | httpx2 | requests
     #: The reply was a server-sent-event stream (``auditor probe`` cuts streams only in tests that had one).
     stream: bool = False
+    #: What the test (or code it called) read of the reply: ``status``, ``headers``, ``body``, ``stream-end``,
+    #: ``request`` (the request as sent) and JSON paths such as ``$.content[0].text`` (see docs/probes.md).
+    reads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,8 @@ class Observation:
     setup_duration: float = 0.0
     call_duration: float = 0.0
     teardown_duration: float = 0.0
+    #: True when ``http[].reads`` were recorded (an audit from before read tracking has none to judge).
+    reads_tracked: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,8 +159,29 @@ class ProbeResult:
     """How one test fared when its HTTP responses were sabotaged in one mode."""
 
     mode: str
-    result: str  # killed | survived | error (the probe itself could not run)
+    #: killed | survived | error (the probe itself could not run) | n/a (it changed nothing the test read,
+    #: or the client library is the code under test)
+    result: str
     detail: str | None = None
+    #: What the mode changed among the parts the test read: status, shape, content, streaming, connection, time.
+    touched: tuple[str, ...] = ()
+    #: Whether ``touched`` includes a subject the test claims: only such a kill proves the claim, only such a
+    #: survival is a weakness (a survival that is not is a note: "checks shape, not content").
+    claimed: bool = True
+    #: What the test read of its (sabotaged) answers in this run, JSON paths included (see HttpExchange.reads).
+    reads: tuple[str, ...] = ()
+
+    @property
+    def judged(self) -> bool:
+        """A kill or survival that counts: the mode broke something the test claims (kill rates, weaknesses)."""
+        return self.result in ("killed", "survived") and self.claimed
+
+    @property
+    def note(self) -> str | None:
+        """For a survival of a mode that broke only what the test does not claim: what it does not check."""
+        if self.result != "survived" or self.claimed:
+            return None
+        return f"does not check {', '.join(self.touched) or 'what ' + self.mode + ' changes'} (not what it claims)"
 
 
 @dataclass(frozen=True)

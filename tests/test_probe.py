@@ -93,6 +93,8 @@ def test_latency_recorded_only(http):
 '''
 
 ALL_BUT_SLOW = ("not-implemented", "server-error", "empty", "echo", "garbage", "truncated-stream")
+#: What each smoke test read of its answers decides which modes apply to it (the rest are ``n/a``).
+ANSWER_MODES = ("not-implemented", "server-error", "empty", "echo", "garbage", "truncated-stream", "down", "reset")
 
 
 def _auditor(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -128,29 +130,33 @@ def test_every_test_passed_before_probing(probed) -> None:
     assert len(statuses) == 7
 
 
-def test_a_test_accepting_501_survives_not_implemented_and_is_proven_vacuous(probed) -> None:
+def test_a_test_accepting_501_survives_not_implemented_but_is_not_proven_vacuous(probed) -> None:
     _, _, after = probed
     verdicts = _verdicts(after, "test_accepts_501")
     assert verdicts["not-implemented"] == "survived"
     assert verdicts["server-error"] == "killed"  # 500 is not in its list
-    vacuous = {f.test_id.rsplit("::", 1)[1]: f.evidence for f in after.findings if f.rule == "AUD301"}
-    # a status-only test is proven vacuous too, but by `empty` (200 with nothing in it), not by 501
-    assert vacuous == {"test_accepts_501": ("not-implemented: survived", "empty: survived"),
-                       "test_status_only": ("empty: survived",)}
+    # it reads only the status: modes that change only the body change nothing it read
+    assert (verdicts["empty"], verdicts["echo"], verdicts["garbage"]) == ("n/a", "n/a", "n/a")
+    assert not [f for f in after.findings if f.rule == "AUD301"]  # a mode killed it: not vacuous
+    accepted = {f.test_id.rsplit("::", 1)[1]: f for f in after.findings if f.rule == "AUD307"}
+    assert set(accepted) == {"test_accepts_501"}
+    assert accepted["test_accepts_501"].evidence[-1] == "claims: does-not-raise; read: status"
 
 
 def test_an_exact_answer_is_killed_by_every_mode_that_applies(probed) -> None:
     _, _, after = probed
-    assert _verdicts(after, "test_exact_answer") == dict.fromkeys(ALL_BUT_SLOW, "killed")
+    assert _verdicts(after, "test_exact_answer") == dict.fromkeys(ANSWER_MODES, "killed")
+    outcome = next(o for s in after.suites for o in s.outcomes if o.node_id.endswith("::test_exact_answer"))
+    # a content claim: every answer-breaking mode proves it, a refused connection does not
+    assert {p.mode for p in outcome.probes if not p.claimed} == {"down", "reset"}
 
 
-def test_a_status_only_test_is_killed_by_501_but_survives_garbage(probed) -> None:
+def test_a_status_only_test_is_killed_by_501_and_garbage_does_not_apply(probed) -> None:
     _, _, after = probed
     verdicts = _verdicts(after, "test_status_only")
-    assert (verdicts["not-implemented"], verdicts["garbage"], verdicts["echo"]) == ("killed", "survived", "survived")
+    assert (verdicts["not-implemented"], verdicts["garbage"], verdicts["echo"]) == ("killed", "n/a", "n/a")
     assert "truncated-stream" not in verdicts  # nothing streamed: not probed in that mode
-    unchecked = {f.test_id.rsplit("::", 1)[1] for f in after.findings if f.rule == "AUD302"}
-    assert unchecked == {"test_accepts_501", "test_status_only"}
+    assert not [f for f in after.findings if f.rule in ("AUD302", "AUD305")]
 
 
 def test_only_a_test_that_streamed_is_cut_by_truncated_stream(probed) -> None:
@@ -194,7 +200,7 @@ def test_kill_rates_by_mode_and_category_reach_the_json_and_the_matrix(probed) -
     smoke = next(s for s in after.scores if s.category == "smoke")
     assert smoke.kill_rate is not None and 0 < smoke.kill_rate < 1
     assert next(s for s in before.scores if s.category == "smoke").kill_rate is None
-    assert set(after.probe_modes) == {*ALL_BUT_SLOW, "slow", "no-cache"}
+    assert set(after.probe_modes) == {*ANSWER_MODES, "slow", "no-cache"}
 
 
 def _with_durations(audit: Audit, seconds: float) -> Audit:
@@ -211,7 +217,8 @@ def test_timing_suites_run_alone_except_in_modes_load_cannot_sway(probed) -> Non
     after = _with_durations(measured, 0.05)
     sessions = plan(read_config(root), after, shards=2)
     bench = {s.label: (s.alone, tuple(s.modes)) for s in sessions if s.suite.category == "benchmarks"}
-    assert bench == {"benchmarks (load-robust modes)": (False, ("not-implemented", "server-error", "empty", "slow")),
+    assert bench == {"benchmarks (load-robust modes)": (False, ("not-implemented", "server-error", "empty", "slow",
+                                                                "down")),
                      "benchmarks (alone)": (True, ("echo", "garbage"))}
     smoke = [s for s in sessions if s.suite.category == "smoke" and not s.env]
     assert [(s.alone, len(s.tests)) for s in smoke] == [(False, 4)]  # too small to be worth two servers

@@ -20,8 +20,36 @@ CLAIM_KINDS = (
     "status",  # a status / error contract (404 for an unknown route)
     "liveness",  # the system is up / still answers
     "timing",  # a latency, duration or speed bound
+    "shape",  # a response's schema: its fields, their types, the object kind
+    "streaming",  # an event stream's protocol: event order, completion, the framing
+    "persistence",  # a side effect that lasts: a file written, state kept across calls or restarts
+    "request",  # what a client sends: the request it builds, not the answer it gets
     "content",  # the default: what the code returns or does
 )
+
+#: What a sabotage can break, per claim: a survival is a weakness only when the mode changed one of these
+#: among the parts the test read, and only such a kill proves the claim (see docs/probes.md).
+CLAIM_SUBJECTS: dict[str, frozenset[str]] = {
+    "does-not-raise": frozenset({"connection", "status"}),
+    "existence": frozenset({"shape", "status"}),
+    "type": frozenset({"shape", "status"}),
+    "status": frozenset({"status"}),
+    "liveness": frozenset({"connection", "status"}),
+    "timing": frozenset({"time", "status"}),
+    "shape": frozenset({"shape", "status"}),
+    "streaming": frozenset({"streaming", "shape", "status", "connection"}),
+    "persistence": frozenset({"content", "status"}),
+    "request": frozenset(),
+    "content": frozenset({"content", "status", "shape", "streaming"}),
+}
+
+
+def subjects(claims: tuple[str, ...] | frozenset[str]) -> frozenset[str]:
+    """Everything a sabotage may break that one of ``claims`` is about (``content`` when none is given)."""
+    found: frozenset[str] = frozenset()
+    for claim in claims or ("content",):
+        found |= CLAIM_SUBJECTS.get(claim, CLAIM_SUBJECTS["content"])
+    return found
 
 # Word sequences (from the test's name) that state the claim. Names are split on "_" and case changes.
 _NAME_PHRASES: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -31,7 +59,8 @@ _NAME_PHRASES: dict[str, tuple[tuple[str, ...], ...]] = {
         ("without", "error"), ("without", "errors"), ("without", "exception"), ("no", "crash"), ("not", "crash"),
         ("smoke",), ("compile",), ("compiles",), ("hash",), ("hashable",), ("pickle",), ("picklable",),
         ("pickleable",), ("accepted",), ("accepts",), ("allowed",), ("allows",), ("ignore",), ("ignores",),
-        ("ignored",), ("tolerates",), ("tolerant",), ("survives",), ("noop",), ("no", "op"),
+        ("ignored",), ("tolerates",), ("tolerant",), ("survives",), ("noop",), ("no", "op"), ("handled",),
+        ("handles",),
     ),
     "existence": (
         ("import",), ("imports",), ("importable",), ("exists",), ("exist",), ("present",), ("available",),
@@ -41,9 +70,17 @@ _NAME_PHRASES: dict[str, tuple[tuple[str, ...], ...]] = {
              ("returns", "str"), ("returns", "bytes"), ("returns", "list"), ("returns", "dict")),
     "status": (("status",), ("404",), ("400",), ("401",), ("403",), ("405",), ("409",), ("422",), ("429",),
                ("not", "found"), ("unauthorized",), ("forbidden",), ("rejected",), ("rejects",), ("method", "not")),
-    "liveness": (("health",), ("healthy",), ("alive",), ("liveness",), ("readiness",), ("ping",), ("up",)),
+    "liveness": (("health",), ("healthy",), ("alive",), ("liveness",), ("readiness",), ("ping",), ("up",),
+                 ("ready",), ("serving",), ("usable",), ("recovers",)),
     "timing": (("latency",), ("timeout",), ("ttft",), ("throughput",), ("fast",), ("faster",), ("slow",),
-               ("speed",), ("duration",), ("benchmark",)),
+               ("speed",), ("duration",), ("benchmark",), ("within",), ("seconds",), ("time", "to"),
+               ("round", "trip"), ("in", "time"), ("timing",)),
+    "shape": (("shape",), ("schema",), ("fields",), ("keys",), ("structure",)),
+    "streaming": (("stream",), ("streams",), ("streaming",), ("sse",), ("event", "order"), ("events",),
+                  ("chunks",), ("done", "sentinel")),
+    "persistence": (("persist",), ("persists",), ("persisted",), ("restart",), ("restarts",), ("written",),
+                    ("saved",), ("stored",), ("cache", "file"), ("on", "disk"), ("across", "turns")),
+    "request": (("sends",), ("sent",), ("request", "body"), ("carries",), ("called", "with"), ("builds",)),
 }
 _DOC_PATTERNS: dict[str, re.Pattern[str]] = {
     "does-not-raise": re.compile(
@@ -73,6 +110,12 @@ def static_claims(name: str, docstring: str | None = None) -> frozenset[str]:
     if docstring:
         text = " ".join(docstring.lower().split())
         found.update(kind for kind, pattern in _DOC_PATTERNS.items() if pattern.search(text))
+    if "streaming" in found and found & {"liveness", "does-not-raise"}:
+        # "still healthy after a burst of streams": the streams are what is done to the system, not the claim
+        found.discard("streaming")
+    if "request" in found and "does-not-raise" not in found:
+        # the other words describe what is sent ("sends_stream_true"), not a second claim about the answer
+        found = {"request"}
     return frozenset(found or {"content"})
 
 

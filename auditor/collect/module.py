@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from auditor.collect.claims import claims_of
 from auditor.collect.markers import (
     argnames,
     dotted,
@@ -193,6 +194,7 @@ def _add_test(
         collectable=not_collectable is None,
         not_collectable_reason=not_collectable,
         is_async=isinstance(node, ast.AsyncFunctionDef),
+        claims=tuple(sorted(claims_of(node))),
     )
     ctx.nodes.append(TestNode(case=case, node=node, classes=classes, module=ctx.module, primary=primary))
     if not_collectable is not None and primary:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from auditor.config import DEFAULT_PROBE_MODES, AuditConfig, SuiteConfig
 from auditor.exceptions import ConfigError, RunError
@@ -18,11 +19,17 @@ from auditor.model import Audit, Outcome, SuiteResult
 TIMING_CATEGORIES = frozenset({"benchmarks", "stress"})
 #: Built-in modes that only make sense for benchmarks.
 BENCHMARK_MODES = frozenset({"slow"})
+#: Built-in modes for the quick tests outside benchmarks that claim a time bound.
+TIMING_CLAIM_MODES = frozenset({"late"})
 #: Built-in modes that change only event streams: a test that received none has nothing for them to change.
-STREAM_MODES = frozenset({"truncated-stream"})
+STREAM_MODES = frozenset({"truncated-stream", "reset"})
+#: Built-in modes that change only 4xx answers: a test that received none has nothing for them to change.
+CLIENT_ERROR_MODES = frozenset({"status-flip"})
 #: Built-in modes whose verdicts machine load cannot change (see the module docstring): answered without the
 #: server, or ``slow``. Timing-sensitive suites run them alongside other sessions.
-LOAD_ROBUST_MODES = frozenset({"not-implemented", "server-error", "empty", "slow"})
+LOAD_ROBUST_MODES = frozenset({"not-implemented", "server-error", "empty", "slow", "late", "down"})
+#: Client libraries the interceptor sees, as :attr:`HttpExchange.client` names them.
+CLIENT_LIBRARIES = frozenset({"httpx", "httpx2", "requests"})
 
 #: Estimated test time (last run's durations x modes) below which a suite's probe is not split into shards.
 MIN_SHARD_SECONDS = 20.0
@@ -44,6 +51,9 @@ class Session:
     env: dict[str, str] = field(default_factory=dict)
     #: True when the session must run alone (timing-sensitive suite, modes whose verdicts load could change).
     alone: bool = False
+    #: node id -> the (method, path, status) of each exchange of the real run: a made-up answer changes the
+    #: status only where it differs from the real one.
+    expected: dict[str, tuple[tuple[str, str, int], ...]] = field(default_factory=dict)
 
 
 def chosen_modes(config: AuditConfig, modes: Sequence[str] = ()) -> tuple[str, ...]:
@@ -63,6 +73,7 @@ def plan(config: AuditConfig, audit: Audit, *, modes: Sequence[str] = (), all_te
     names = chosen_modes(config, modes)
     probes = {probe.name: probe for probe in config.probes}
     categories = {case.id: case.category for case in audit.cases}
+    claims = {case.id: case.claims for case in audit.cases}
     ran = [suite for suite in audit.suites if suite.source == "run" and suite.outcomes]
     unknown = set(only) - {suite.name for suite in ran}
     if unknown:
@@ -74,7 +85,8 @@ def plan(config: AuditConfig, audit: Audit, *, modes: Sequence[str] = (), all_te
         if only and result.name not in only:
             continue
         suite = _suite_config(config, result)
-        candidates = [o for o in result.outcomes if _probeable(o, all_tests)]
+        own = own_clients(config)
+        candidates = [o for o in result.outcomes if _probeable(o, all_tests) and not own_client(o, own)]
         shared: dict[str, list[str]] = defaultdict(list)
         by_env: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for outcome in candidates:
@@ -83,12 +95,19 @@ def plan(config: AuditConfig, audit: Audit, *, modes: Sequence[str] = (), all_te
                 probe = probes.get(name)
                 if bases.get(name) in STREAM_MODES and not _streamed(outcome):
                     continue
+                if bases.get(name) in CLIENT_ERROR_MODES and not _client_error(outcome):
+                    continue
                 if probe is None:
-                    if name not in BENCHMARK_MODES or category == "benchmarks":
-                        shared[outcome.node_id].append(name)
+                    if name in BENCHMARK_MODES and category != "benchmarks":
+                        continue
+                    if name in TIMING_CLAIM_MODES and (category == "benchmarks" or not _quick_timing(outcome, claims)):
+                        continue
+                    shared[outcome.node_id].append(name)
                 elif not probe.select or any(part in outcome.node_id for part in probe.select):
                     (by_env[name] if probe.env else shared)[outcome.node_id].append(name)
         durations = {o.node_id: o.duration for o in candidates}
+        expected = {o.node_id: tuple((x.method, x.path, x.status) for x in o.observation.http if x.status is not None)
+                    for o in candidates if o.observation is not None}
         timing = suite.category in TIMING_CATEGORIES
         groups = _by_load(shared, bases) if timing else [(dict(shared), False)]
         for group, alone in groups:
@@ -99,7 +118,8 @@ def plan(config: AuditConfig, audit: Audit, *, modes: Sequence[str] = (), all_te
                 used = {mode for modes_of in part.values() for mode in modes_of}
                 label = suite.name + (f" (shard {index + 1})" if len(parts) > 1 else "")
                 label += "" if not timing else " (alone)" if alone else " (load-robust modes)"
-                sessions.append(Session(suite, label, part, {m: bases[m] for m in names if m in used}, alone=alone))
+                sessions.append(Session(suite, label, part, {m: bases[m] for m in names if m in used}, alone=alone,
+                                        expected={node: expected.get(node, ()) for node in part}))
         for name, tests in by_env.items():
             sessions.append(Session(suite, f"{suite.name} ({name})", {k: tuple(v) for k, v in tests.items()},
                                     {name: bases[name]}, dict(probes[name].env), alone=timing))
@@ -111,6 +131,35 @@ def _probeable(outcome: Outcome, all_tests: bool) -> bool:
     if outcome.status != "passed":
         return False
     return all_tests or bool(outcome.observation and outcome.observation.http)
+
+
+def own_clients(config: AuditConfig) -> frozenset[str]:
+    """The client libraries that are the code under test: found at the root or under src/, or configured."""
+    root = Path(config.root)
+    found = {name for name in CLIENT_LIBRARIES
+             if (root / name / "__init__.py").is_file() or (root / "src" / name / "__init__.py").is_file()}
+    return frozenset(found | set(config.own_packages))
+
+
+def own_client(outcome: Outcome, own: frozenset[str]) -> str | None:
+    """The project's own client library when every exchange of ``outcome`` went through it, else ``None``."""
+    http = outcome.observation.http if outcome.observation else ()
+    clients = {exchange.client for exchange in http}
+    return next(iter(clients)) if len(clients) == 1 and clients <= own else None
+
+
+#: Seconds a test may take in the real run and still be slowed tenfold for its timing claim outside benchmarks.
+QUICK_TIMING_SECONDS = 1.0
+
+
+def _quick_timing(outcome: Outcome, claims: dict[str, tuple[str, ...]]) -> bool:
+    # a test that claims a time bound is proven by ``slow`` alone; slowing a long test costs too much
+    return "timing" in claims.get(outcome.case_id, ()) and outcome.duration <= QUICK_TIMING_SECONDS
+
+
+def _client_error(outcome: Outcome) -> bool:
+    observation = outcome.observation
+    return observation is None or any(x.status is not None and 400 <= x.status < 500 for x in observation.http)
 
 
 def _by_load(tests: dict[str, list[str]], bases: dict[str, str | None]) -> list[tuple[dict[str, list[str]], bool]]:

@@ -34,7 +34,8 @@ from pathlib import Path
 from auditor.config import AuditConfig
 from auditor.exceptions import ConfigError
 from auditor.model import Audit, ProbeResult
-from auditor.probe.plan import TIMING_CATEGORIES, Report, Session, plan
+from auditor.probe.judge import judge
+from auditor.probe.plan import TIMING_CATEGORIES, Report, Session, own_client, own_clients, plan
 from auditor.run import processes
 from auditor.run.runner import read_stream
 
@@ -53,8 +54,8 @@ def run_session(session: Session, root: Path, scratch: Path) -> SessionResult:
     """Run one session's pytest process and read its verdicts (what it reached, if it timed out or died)."""
     scratch.mkdir(parents=True, exist_ok=True)
     stream, plan_path, log_path = scratch / "stream.jsonl", scratch / "plan.json", scratch / "pytest.log"
-    plan_path.write_text(json.dumps({"stream": str(stream), "modes": session.modes, "tests": session.tests}),
-                         encoding="utf-8")
+    plan_path.write_text(json.dumps({"stream": str(stream), "modes": session.modes, "tests": session.tests,
+                                     "expected": session.expected}), encoding="utf-8")
     suite = session.suite
     command = [sys.executable, "-m", "pytest", *suite.paths, "-q", "-p", "no:cacheprovider", "--tb=line",
                f"--audit-probe={plan_path}", *suite.args]
@@ -116,8 +117,10 @@ def _read_stream(path: Path) -> tuple[dict[str, tuple[ProbeResult, ...]], dict[s
     for record in read_stream(path):
         if record.get("event") == "probe":
             answered[record["nodeid"]].add(record["mode"])
-            if record.get("result") in ("killed", "survived", "error"):
-                verdicts[record["nodeid"]].append(ProbeResult(record["mode"], record["result"], record.get("detail")))
+            if record.get("result") in ("killed", "survived", "error", "n/a"):
+                verdicts[record["nodeid"]].append(ProbeResult(record["mode"], record["result"], record.get("detail"),
+                                                              tuple(record.get("touched", ())),
+                                                              reads=tuple(record.get("reads", ()))))
         elif record.get("event") == "teardown":
             problems.append(f"fixture teardown after {record.get('nodeid')}: {record.get('error')}")
     return {node: tuple(results) for node, results in verdicts.items()}, answered, problems
@@ -165,6 +168,9 @@ def apply(audit: Audit, results: Sequence[SessionResult], config: AuditConfig) -
     """
     from auditor.collect.rules.probe import probe_findings
 
+    cases = {case.id: case for case in audit.cases}
+    own = own_clients(config)
+    probed_modes = tuple(dict.fromkeys([*audit.probe_modes, *(m for r in results for m in r.session.modes)]))
     verdicts: dict[str, list[ProbeResult]] = defaultdict(list)
     rerun: dict[str, set[str]] = defaultdict(set)
     for result in results:
@@ -176,12 +182,16 @@ def apply(audit: Audit, results: Sequence[SessionResult], config: AuditConfig) -
     for suite in audit.suites:
         outcomes = []
         for outcome in suite.outcomes:
+            case = cases.get(outcome.case_id)
             if outcome.node_id in rerun:
                 kept = tuple(p for p in outcome.probes if p.mode not in rerun[outcome.node_id])
-                outcome = dataclasses.replace(outcome, probes=kept + tuple(verdicts.get(outcome.node_id, ())))
+                found = tuple(judge(p, case, suite.category, config) for p in verdicts.get(outcome.node_id, ()))
+                outcome = dataclasses.replace(outcome, probes=kept + found)
+            elif outcome.status == "passed" and (library := own_client(outcome, own)) and results:
+                outcome = dataclasses.replace(outcome, probes=tuple(
+                    ProbeResult(mode, "n/a", f"the client library {library} is the code under test") for mode in probed_modes))
             outcomes.append(outcome)
         suites.append(dataclasses.replace(suite, outcomes=tuple(outcomes)))
-    modes = tuple(dict.fromkeys([*audit.probe_modes, *(m for r in results for m in r.session.modes)]))
     findings = tuple(f for f in audit.findings if f.origin != "probe") + probe_findings(audit.cases, suites, config)
     environment = dict(audit.environment)
     environment["probe_sessions"] = str(len(results))
@@ -189,7 +199,7 @@ def apply(audit: Audit, results: Sequence[SessionResult], config: AuditConfig) -
     problems = [f"{r.session.label}: {r.message}" for r in results if r.message]
     if problems:
         environment["probe_problems"] = " | ".join(problems)[:2000]
-    return dataclasses.replace(audit, suites=tuple(suites), probe_modes=modes, findings=findings,
+    return dataclasses.replace(audit, suites=tuple(suites), probe_modes=probed_modes, findings=findings,
                                environment=environment)
 
 
@@ -214,7 +224,7 @@ def kill_counts(audit: Audit) -> dict[str, dict[str, tuple[int, int]]]:
         for outcome in suite.outcomes:
             category = categories.get(outcome.case_id, suite.category)
             for result in outcome.probes:
-                if result.result not in ("killed", "survived"):
+                if not result.judged:
                     continue
                 for column in (category, "total"):
                     cell = counts[result.mode][column]

@@ -159,7 +159,8 @@ def print_probes(audit: Audit, console: Console, *, survivors: int = 20) -> None
             cells.append(f"{killed}/{judged} ({killed / judged:.0%})" if judged else "—")
         table.add_row(mode, *cells)
     console.print(table)
-    lost = [(o.node_id, p) for s in audit.suites for o in s.outcomes for p in o.probes if p.result == "survived"]
+    lost = [(o.node_id, p) for s in audit.suites for o in s.outcomes for p in o.probes
+            if p.result == "survived" and p.claimed]
     if lost:
         console.print(Text(f"Survivors ({len(lost)}): these tests still passed under sabotage", style="bold"))
         for node_id, result in lost[:survivors]:

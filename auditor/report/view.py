@@ -233,7 +233,8 @@ def _finding_view(f: Finding) -> FindingView:
 
 def _test_view(item: TestEvidence, audit: Audit, root: Path) -> TestView:
     obs = item.outcome.observation if item.outcome else None
-    probes = tuple(f"{p.mode}: {p.result}" for p in item.outcome.probes) if item.outcome else ()
+    probes = tuple(f"{p.mode}: {p.result}" + (f" ({p.note})" if p.note else f" ({p.detail})" if p.result == "n/a" else "")
+                   for p in item.outcome.probes) if item.outcome else ()
     case = next((c for c in audit.cases if c.id == item.case_id), None)
     flagged = {f.line for f in item.findings}
     return TestView(

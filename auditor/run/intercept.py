@@ -21,11 +21,13 @@ import ipaddress
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from auditor.model import HttpExchange
+from auditor.run import reads
+from auditor.run.touched import subjects_touched as touched_subjects
 from auditor.run.sabotage import SPARE_HEADER
 from auditor.run.sabotage_http import asabotage_httpx, sabotage_httpx, sabotage_requests
 
@@ -37,9 +39,11 @@ __all__ = [
     "is_recording",
     "sabotaged",
     "set_sabotage",
+    "set_expected",
     "snapshot",
     "start_recording",
     "stop_recording",
+    "touched",
     "uninstall",
 ]
 
@@ -48,6 +52,8 @@ _patches: list[tuple[Any, str, Any]] = []
 _recording: list[_Pending] | None = None
 _sabotage: Any = None
 _sabotaged = 0
+#: (method, path) -> the status the real run answered: a made-up answer changes the status only if it differs.
+_expected: dict[tuple[str, str], int] = {}
 
 
 def host_class(host: str) -> str:
@@ -80,12 +86,25 @@ class _Pending:
     bytes: int = 0
     finished: float | None = None
     stream: bool = False
+    #: what the test read of this exchange (see :mod:`auditor.run.reads`)
+    reads: set[str] = field(default_factory=set)
+    #: what a sabotage changed in it (``None``: untouched)
+    changed: set[str] | None = None
 
     def freeze(self) -> HttpExchange:
         end = self.finished if self.finished is not None else time.perf_counter()
         return HttpExchange(method=self.method, host_class=self.host_class, host=self.host, path=self.path,
                             status=self.status, duration=end - self.started, bytes=self.bytes, client=self.client,
-                            stream=self.stream)
+                            stream=self.stream, reads=tuple(sorted(self.reads)))
+
+    def mark(self, parts: set[str]) -> None:
+        """Called by the sabotage for each change it made to this exchange."""
+        global _sabotaged
+        with _lock:
+            if self.changed is None:
+                self.changed = set()
+                _sabotaged += 1
+            self.changed |= parts
 
 
 def installed() -> bool:
@@ -125,6 +144,25 @@ def set_sabotage(mode: Any | None) -> None:
     global _sabotage, _sabotaged
     with _lock:
         _sabotage, _sabotaged = mode, 0
+
+
+def set_expected(statuses: dict[tuple[str, str], int]) -> None:
+    """The statuses the real run answered, by (method, path): what a made-up answer is compared with."""
+    global _expected
+    _expected = dict(statuses)
+
+
+def touched() -> tuple[set[str], set[str]]:
+    """(subjects a sabotage changed among what the test read, everything it read) over the recording so far."""
+    with _lock:
+        pending = list(_recording or ())
+    subjects: set[str] = set()
+    seen: set[str] = set()
+    for item in pending:
+        seen |= item.reads
+        if item.changed:
+            subjects |= touched_subjects(item.reads, item.changed)
+    return subjects, seen
 
 
 def sabotaged() -> int:
@@ -178,6 +216,8 @@ def _library(name: str) -> _Library | None:
             for chunk in self._inner:
                 self._pending.bytes += len(chunk)
                 yield chunk
+            if self._pending.stream:
+                self._pending.reads.add(reads.STREAM_END)
 
         def close(self) -> None:
             try:
@@ -196,6 +236,8 @@ def _library(name: str) -> _Library | None:
             async for chunk in self._inner:
                 self._pending.bytes += len(chunk)
                 yield chunk
+            if self._pending.stream:
+                self._pending.reads.add(reads.STREAM_END)
 
         async def aclose(self) -> None:
             try:
@@ -232,6 +274,22 @@ def _library(name: str) -> _Library | None:
     return _Library(name, module, CountingStream, AsyncCountingStream, ChunkStream, AsyncChunkStream)
 
 
+def _sabotage_target(pending: _Pending | None, method: str, path: str) -> _Pending:
+    """The exchange a sabotage notes its changes on (a loose one when nothing records), and its real status."""
+    target = pending or _Pending(method=method, host_class="", host="", path=path, client="", started=0.0)
+    return target
+
+
+def _finish(pending: _Pending | None, response: Any, request: Any) -> None:
+    """Note the response's status, and from now on what the test reads of it and of its request."""
+    if pending is None:
+        return
+    pending.status = response.status_code
+    pending.stream = "text/event-stream" in response.headers.get("content-type", "")
+    reads.track_response(response, pending.reads)
+    reads.track_request(request, pending.reads)
+
+
 def _httpx_sync(original: Any, in_process: bool, lib: _Library) -> Any:
     def handle_request(transport: Any, request: Any) -> Any:
         pending = _begin(request.method, request.url.host, request.url.path, lib.name, in_process)
@@ -240,14 +298,15 @@ def _httpx_sync(original: Any, in_process: bool, lib: _Library) -> Any:
             if mode is None:
                 response = original(transport, request)
             else:
-                response = sabotage_httpx(mode, lib, lambda: original(transport, request), request, _mark)
+                target = _sabotage_target(pending, request.method, request.url.path)
+                response = sabotage_httpx(mode, lib, lambda: original(transport, request), request, target.mark,
+                                          _expected.get((request.method, request.url.path)))
         except BaseException:
             if pending is not None:
                 pending.finished = time.perf_counter()
             raise
         if pending is not None:
-            pending.status = response.status_code
-            pending.stream = "text/event-stream" in response.headers.get("content-type", "")
+            _finish(pending, response, request)
             response.stream = lib.counting(response.stream, pending)
         return response
 
@@ -263,14 +322,15 @@ def _httpx_async(original: Any, in_process: bool, lib: _Library) -> Any:
             if mode is None:
                 response = await original(transport, request)
             else:
-                response = await asabotage_httpx(mode, lib, lambda: original(transport, request), request, _mark)
+                target = _sabotage_target(pending, request.method, request.url.path)
+                response = await asabotage_httpx(mode, lib, lambda: original(transport, request), request,
+                                                 target.mark, _expected.get((request.method, request.url.path)))
         except BaseException:
             if pending is not None:
                 pending.finished = time.perf_counter()
             raise
         if pending is not None:
-            pending.status = response.status_code
-            pending.stream = "text/event-stream" in response.headers.get("content-type", "")
+            _finish(pending, response, request)
             response.stream = lib.async_counting(response.stream, pending)
         return response
 
@@ -303,13 +363,6 @@ def _patch_httpx(name: str) -> None:
         setattr(owner, attribute, wrapper)
 
 
-# ---------------------------------------------------------------------------------------------- sabotage
-def _mark() -> None:
-    global _sabotaged
-    with _lock:
-        _sabotaged += 1
-
-
 # ---------------------------------------------------------------------------------------------- requests
 def _patch_requests() -> None:
     try:
@@ -326,13 +379,16 @@ def _patch_requests() -> None:
             if mode is None:
                 response = original(adapter, request, *args, **kwargs)
             else:
-                response = sabotage_requests(mode, lambda: original(adapter, request, *args, **kwargs), request, _mark)
+                target = _sabotage_target(pending, request.method or "GET", parts.path or "/")
+                response = sabotage_requests(mode, lambda: original(adapter, request, *args, **kwargs), request,
+                                             target.mark, _expected.get((request.method or "GET", parts.path or "/")))
         finally:
             if pending is not None:
                 pending.finished = time.perf_counter()
         if pending is not None:
-            pending.status = response.status_code
-            pending.stream = "text/event-stream" in response.headers.get("content-type", "")
+            _finish(pending, response, request)
+            if pending.stream:  # requests hands over the whole body: the stream has ended when the test sees it
+                pending.reads.add(reads.STREAM_END)
             length = response.headers.get("content-length", "")
             # requests reads the body after the adapter returns; the declared length is what we can know here
             pending.bytes = int(length) if length.isdigit() else len(response._content or b"") if mode else 0

@@ -67,7 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     mode = _load_sabotage(sabotage_name, config.rootpath) if sabotage_name else None
     recorder = Recorder(count_assertions=bool(config.getini("enable_assertion_pass_hook")))
-    recorder.install()
+    recorder.install(str(config.rootpath))
     hooks = _AuditHooks(recorder, stream, mode, sabotage_name, _read_only(config.getoption("audit_only")))
     setattr(config, _STATE_KEY, hooks)
     config.pluginmanager.register(hooks, "auditor-hooks")

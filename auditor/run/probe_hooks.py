@@ -24,6 +24,8 @@ import pytest
 from _pytest.runner import runtestprotocol
 
 from auditor.run import intercept
+from auditor.run.reads import set_project_root, track_json_paths
+from auditor.run.touched import describe
 from auditor.run.sabotage import SabotageMode, get_mode
 
 #: Probe verdicts written to the stream; ``n/a``: the mode found nothing to sabotage in this test.
@@ -33,8 +35,13 @@ VERDICTS = ("killed", "survived", "error", "n/a")
 class ProbeHooks:
     """Hooks of a probe session: deselect what is not planned, run the rest once per mode, stream verdicts."""
 
-    def __init__(self, stream: str, modes: dict[str, str | None], tests: dict[str, list[str]]) -> None:
+    def __init__(self, stream: str, modes: dict[str, str | None], tests: dict[str, list[str]],
+                 expected: dict[str, list[list[Any]]] | None = None) -> None:
         self.tests = tests
+        self.expected = {node: {(method, path): status for method, path, status in exchanges}
+                         for node, exchanges in (expected or {}).items()}
+        self.touched: set[str] = set()
+        self.read: set[str] = set()
         self.modes: dict[str, SabotageMode | None] = {name: get_mode(base) if base else None
                                                       for name, base in modes.items()}
         self.current: SabotageMode | None = None
@@ -49,7 +56,7 @@ class ProbeHooks:
         """Read a plan file; anything wrong with it is a one-line usage error."""
         try:
             plan = json.loads(Path(path).read_text(encoding="utf-8"))
-            return cls(plan["stream"], plan["modes"], plan["tests"])
+            return cls(plan["stream"], plan["modes"], plan["tests"], plan.get("expected"))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise pytest.UsageError(f"--audit-probe={path}: not a usable probe plan ({exc})") from None
 
@@ -58,6 +65,8 @@ class ProbeHooks:
 
     def pytest_configure(self, config: pytest.Config) -> None:
         intercept.install()
+        set_project_root(str(config.rootpath))
+        track_json_paths(True)
         self._restore = _share_default_ssl_contexts()
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -89,13 +98,19 @@ class ProbeHooks:
 
     def _probe(self, item: pytest.Item, name: str) -> dict[str, Any]:
         self.current, self.changed, self.failures = self.modes[name], 0, {}
+        self.touched, self.read = set(), set()
+        intercept.set_expected(self.expected.get(item.nodeid, {}))
         started = time.perf_counter()
         try:
             reports = runtestprotocol(item, log=False, nextitem=item.parent)  # type: ignore[arg-type]
         finally:
             self.current = None
-        result, detail = verdict(reports, self.failures, changed=self.changed > 0 or self.modes[name] is None)
+        env_only = self.modes[name] is None
+        result, detail = verdict(reports, self.failures, changed=self.changed > 0 or env_only)
+        if result == "survived" and not env_only and not self.touched:
+            result, detail = "n/a", f"changed nothing the test read (it read: {describe(self.read)})"
         return {"event": "probe", "nodeid": item.nodeid, "mode": name, "result": result, "detail": detail,
+                "touched": sorted(self.touched), "reads": sorted(self.read)[:50],
                 "duration": round(time.perf_counter() - started, 4)}
 
     @pytest.hookimpl(hookwrapper=True)
@@ -104,12 +119,15 @@ class ProbeHooks:
         if mode is None:
             yield
             return
+        intercept.start_recording()
         intercept.set_sabotage(mode)
         try:
             yield
         finally:
             self.changed = intercept.sabotaged()
             intercept.set_sabotage(None)
+            self.touched, self.read = intercept.touched()
+            intercept.stop_recording()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport | None:

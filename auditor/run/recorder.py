@@ -12,7 +12,7 @@ import threading
 from typing import Any
 
 from auditor.model import Observation, WarningRecord
-from auditor.run import intercept
+from auditor.run import intercept, reads
 from auditor.run.intercept import host_class
 
 __all__ = ["Recorder", "host_class"]
@@ -98,12 +98,16 @@ class Recorder:
                 assertions=self.assertions if self.count_assertions else -1, raises_blocks=self.raises_blocks,
                 warnings=tuple(self.warnings), setup_duration=self.durations.get("setup", 0.0),
                 call_duration=self.durations.get("call", 0.0), teardown_duration=self.durations.get("teardown", 0.0),
+                reads_tracked=True,
             )
 
     # ------------------------------------------------------------------ patches
-    def install(self) -> None:
-        """Patch HTTP clients, mock entry points and pytest.raises; add the audit hook once."""
+    def install(self, root: str | None = None) -> None:
+        """Patch HTTP clients, mock entry points and pytest.raises; add the audit hook once. ``root``: the
+        project's folder, whose code alone counts as reading the requests it sent."""
         intercept.install()
+        if root:
+            reads.set_project_root(root)
         if not self._hooked:
             sys.addaudithook(self._audit_event)
             self._hooked = True

@@ -12,6 +12,10 @@ during its call phase, in this order:
 3. ``stretch`` above 1 makes the test see every part of the answer that many times later: the headers,
    then each chunk (``slow`` stretches by 10).
 
+``connection`` short-cuts all of it: ``"refused"`` (``down``) raises the client library's connect error
+without a request, ``"reset"`` (``reset``) sends the real request and drops the connection after the first
+chunk of the answer. ``status-flip`` turns a 4xx answer into a 200 success in the same API's shape.
+
 Modes see library-neutral :class:`Request` and :class:`Reply` objects (bytes and lower-case headers); the
 interceptor adapts them to httpx, httpx2 and requests. A user-defined mode (``[tool.auditor.probes.NAME]``)
 is a built-in mode under its own name plus the environment its suite runs with (see ``docs/probes.md``).
@@ -19,12 +23,24 @@ is a built-in mode under its own name plus the environment its suite runs with (
 
 from __future__ import annotations
 
-import json
 import random
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+
+from auditor.run.wire import (
+    NO_RETRY,
+    SPARE_HEADER,
+    STRUCTURAL_KEYS,
+    TEXT_KEYS,
+    Reply,
+    Request,
+    error_body,
+    event_data,
+    json_of,
+    json_reply,
+    map_event_data,
+    success_body,
+)
 
 __all__ = [
     "BUILTIN_MODES",
@@ -34,97 +50,18 @@ __all__ = [
     "Reply",
     "Request",
     "SabotageMode",
+    "event_data",
     "get_mode",
+    "json_of",
 ]
 
 #: Rewrites one SSE event (its bytes, blank line included): the new bytes, ``b""`` to drop it, ``None`` to end
 #: the stream there (the rest of the server's stream is discarded).
 EventRewriter = Callable[[bytes], "bytes | None"]
 
-#: A request with this header is never sabotaged: for a test harness's own plumbing, such as polling a server
-#: it starts until it is ready, which no mode should turn into "the server never came up".
-SPARE_HEADER = "x-auditor-spare"
-
-#: JSON keys whose values give a response its shape; garbage keeps them so the schema stays right.
-STRUCTURAL_KEYS = frozenset({"type", "role", "object", "stop_reason", "finish_reason", "index", "event"})
-#: Keys that hold generated text in the Anthropic and OpenAI APIs.
-TEXT_KEYS = frozenset({"text", "content", "partial_json", "thinking", "message"})
-
 _WORDS = ("apple", "river", "copper", "lantern", "orbit", "velvet", "meadow", "quartz", "harbor", "pepper",
           "signal", "tundra", "violin", "walnut", "yonder", "zephyr", "basalt", "cobalt", "ember", "fjord",
           "glacier", "hollow", "ivory", "juniper", "kettle", "lumen", "marble", "nectar", "oyster", "prism")
-
-
-@dataclass(frozen=True)
-class Request:
-    """The request a test sent, as a mode sees it."""
-
-    method: str
-    url: str
-    headers: Mapping[str, str]  # lower-case names
-    body: bytes = b""
-
-    @property
-    def path(self) -> str:
-        """URL path without the query string."""
-        return urlsplit(self.url).path
-
-    def json(self) -> Any:
-        """The body as JSON, or ``None`` when it is not JSON."""
-        try:
-            return json.loads(self.body) if self.body else None
-        except (ValueError, UnicodeDecodeError):
-            return None
-
-    @property
-    def wants_stream(self) -> bool:
-        """True when the client asked for server-sent events (``Accept`` or a JSON ``"stream": true``)."""
-        if "text/event-stream" in self.headers.get("accept", ""):
-            return True
-        data = self.json()
-        return isinstance(data, dict) and data.get("stream") is True
-
-    @property
-    def api(self) -> str:
-        """``anthropic``, ``openai`` or ``generic``: whose response shapes this request expects."""
-        path = self.path.rstrip("/")
-        if "anthropic-version" in self.headers or path.endswith(("/messages", "/messages/count_tokens", "/complete")):
-            return "anthropic"
-        if path.endswith(("/chat/completions", "/completions", "/embeddings", "/responses", "/models")):
-            return "openai"
-        return "generic"
-
-    @property
-    def prompt(self) -> str:
-        """The request's own prompt: the last user turn, else a prompt field, else the body or the URL path."""
-        data = self.json()
-        if isinstance(data, dict):
-            messages = data.get("messages")
-            if isinstance(messages, list):
-                for message in reversed(messages):
-                    if isinstance(message, dict) and message.get("role") == "user":
-                        return _text_of(message.get("content"))
-            for key in ("prompt", "input", "text", "query"):
-                if isinstance(data.get(key), str):
-                    return data[key]
-        if self.body:
-            return self.body.decode("utf-8", "replace")
-        parts = urlsplit(self.url)
-        return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A response: the server's real one, or the one a mode makes the test see."""
-
-    status: int
-    headers: Mapping[str, str]  # lower-case names
-    body: bytes = b""
-
-    @property
-    def is_sse(self) -> bool:
-        """True for a server-sent-event stream."""
-        return "text/event-stream" in self.headers.get("content-type", "")
 
 
 class SabotageMode(Protocol):
@@ -135,6 +72,10 @@ class SabotageMode(Protocol):
     stretch: float
     #: False when ``rewrite`` never changes a whole reply, so bodies need not be read ahead of the test.
     rewrites_bodies: bool
+    #: ``"refused"`` or ``"reset"`` to fail the connection instead of answering; ``None`` otherwise.
+    connection: str | None
+    #: Seconds every answer is held back before the test sees it (0: none).
+    delay: float
 
     def replace(self, request: Request) -> Reply | None:
         """The whole answer, made without asking the server; ``None`` sends the real request."""
@@ -152,6 +93,8 @@ class BuiltinMode:
     name = ""
     stretch = 1.0
     rewrites_bodies = False
+    connection: str | None = None
+    delay = 0.0
 
     def replace(self, request: Request) -> Reply | None:
         return None
@@ -183,10 +126,10 @@ class Empty(BuiltinMode):
 
     def replace(self, request: Request) -> Reply | None:
         if request.wants_stream:
-            return Reply(200, {"content-type": "text/event-stream", **_NO_RETRY})
+            return Reply(200, {"content-type": "text/event-stream", **NO_RETRY})
         accept = request.headers.get("accept", "")
         if accept.startswith("text/") and "json" not in accept:
-            return Reply(200, {"content-type": "text/plain; charset=utf-8", **_NO_RETRY})
+            return Reply(200, {"content-type": "text/plain; charset=utf-8", **NO_RETRY})
         return json_reply(200, {})
 
 
@@ -197,7 +140,7 @@ class Echo(BuiltinMode):
     rewrites_bodies = True
 
     def rewrite(self, request: Request, reply: Reply) -> Reply | None:
-        data = _json_of(reply.body)
+        data = json_of(reply.body)
         prompt = request.prompt
         if data is None:
             return Reply(200, reply.headers, prompt.encode())
@@ -221,7 +164,7 @@ class Garbage(BuiltinMode):
         self.rng = random.Random(seed)  # reproducible probes: the same run garbles the same way
 
     def rewrite(self, request: Request, reply: Reply) -> Reply | None:
-        data = _json_of(reply.body)
+        data = json_of(reply.body)
         if data is None:
             return Reply(200, reply.headers, self.words(reply.body.decode("utf-8", "replace")).encode())
         return json_reply(200, self.garble(data), reply.headers)
@@ -274,12 +217,50 @@ class Slow(BuiltinMode):
     stretch = 10.0
 
 
+class Late(BuiltinMode):
+    """Every answer arrives ten seconds late: a test that claims a time bound under ten seconds must fail.
+
+    ``slow`` multiplies, which suits a benchmark's measured run; a test outside the benchmarks that claims a
+    bound ("answers within 2 seconds") is asked the plainer question: would it notice an answer 10 s late?
+    """
+
+    name = "late"
+    delay = 10.0
+
+
+class Down(BuiltinMode):
+    """The connection is refused: the server is down. Proves liveness and "does not crash" claims."""
+
+    name = "down"
+    connection = "refused"
+
+
+class Reset(BuiltinMode):
+    """The real request is sent, then the connection drops after the first chunk of the answer."""
+
+    name = "reset"
+    connection = "reset"
+
+
+class StatusFlip(BuiltinMode):
+    """A 4xx answer becomes a 200 success of the API's own shape: proves an error contract is checked."""
+
+    name = "status-flip"
+    rewrites_bodies = True
+
+    def rewrite(self, request: Request, reply: Reply) -> Reply | None:
+        if not 400 <= reply.status < 500:
+            return None
+        return json_reply(200, success_body(request) or json_of(reply.body) or {}, reply.headers)
+
+
 class Renamed(BuiltinMode):
     """A user-defined mode: a built-in mode's behaviour under the configured name."""
 
     def __init__(self, name: str, base: SabotageMode) -> None:
         self.name, self.base = name, base
-        self.stretch, self.rewrites_bodies = base.stretch, base.rewrites_bodies
+        self.stretch, self.rewrites_bodies, self.connection = base.stretch, base.rewrites_bodies, base.connection
+        self.delay = base.delay
 
     def replace(self, request: Request) -> Reply | None:
         return self.base.replace(request)
@@ -300,6 +281,10 @@ BUILTIN_MODES: dict[str, Callable[[], SabotageMode]] = {
     "garbage": Garbage,
     "truncated-stream": TruncatedStream,
     "slow": Slow,
+    "late": Late,
+    "down": Down,
+    "reset": Reset,
+    "status-flip": StatusFlip,
 }
 
 
@@ -318,60 +303,6 @@ def get_mode(name: str, probes: Sequence[Any] = ()) -> SabotageMode:
             return Renamed(name, get_mode(probe.base))
     known = ", ".join([*BUILTIN_MODES, *(p.name for p in probes)])
     raise ValueError(f"unknown sabotage mode {name!r} (known: {known})")
-
-
-# --- bodies ------------------------------------------------------------------------------------------
-
-#: Sent with every made-up answer: the anthropic and openai SDKs would otherwise retry a 5xx with back-off,
-#: and every retry would get the same sabotaged answer after seconds of waiting.
-_NO_RETRY = {"x-should-retry": "false"}
-#: Headers that describe the real body's encoding, wrong once the body is replaced.
-_BODY_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding"})
-
-
-def error_body(api: str, status: int, text: str) -> dict[str, Any]:
-    """An error body in the shape of ``api`` (Anthropic, OpenAI, else FastAPI's ``detail``)."""
-    if api == "anthropic":
-        return {"type": "error", "error": {"type": "api_error", "message": text}}
-    if api == "openai":
-        return {"error": {"message": text, "type": "server_error", "param": None, "code": str(status)}}
-    return {"detail": text}
-
-
-def json_reply(status: int, data: Any, headers: Mapping[str, str] | None = None) -> Reply:
-    """A JSON reply, keeping ``headers`` except those about the old body's encoding."""
-    kept = {k: v for k, v in (headers or {}).items() if k not in _BODY_HEADERS}
-    kept["content-type"] = "application/json"
-    kept.update(_NO_RETRY)
-    return Reply(status, kept, json.dumps(data, ensure_ascii=False).encode())
-
-
-def map_event_data(event: bytes, change: Callable[[Any], Any]) -> bytes:
-    """One SSE event with ``change`` applied to its JSON ``data`` (non-JSON data such as ``[DONE]`` is kept)."""
-    text = event.decode("utf-8", "replace")
-    lines = text.replace("\r\n", "\n").rstrip("\n").split("\n")
-    data_lines = [line.partition(":")[2].removeprefix(" ") for line in lines if line.startswith("data:")]
-    data = _json_of("\n".join(data_lines).encode()) if data_lines else None
-    if data is None:
-        return event
-    others = [line for line in lines if not line.startswith("data:")]
-    payload = json.dumps(change(data), ensure_ascii=False)
-    return ("\n".join([*others, f"data: {payload}"]) + "\n\n").encode()
-
-
-def _json_of(body: bytes) -> Any:
-    try:
-        return json.loads(body) if body.strip() else None
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
-    return ""
 
 
 def _echo(value: Any, prompt: str, api: str, state: dict[str, bool], key: str | None = None) -> Any:

@@ -183,7 +183,7 @@ def _hypotheses(
     )
     run_items = [e for e in evidence if e.ran]
     shallow = len(weak) + len([e for e in vacuous if not e.weak])
-    kills = [p for e in evidence if e.outcome for p in e.outcome.probes if p.result in ("killed", "survived")]
+    kills = [p for e in evidence if e.outcome for p in e.outcome.probes if p.judged]
     survived = sum(p.result == "survived" for p in kills)
     against = [f"{len(valid)} passing test(s) show no weakness"] if valid else []
     if kills:

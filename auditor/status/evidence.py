@@ -97,9 +97,10 @@ def vacuous_reason(outcome: Outcome) -> str | None:
     """
     if outcome.status != "passed":
         return None
-    judged = [p for p in outcome.probes if p.result in ("killed", "survived")]
-    if judged and all(p.result == "survived" for p in judged):
-        return f"survived every sabotage probe ({', '.join(p.mode for p in judged)})"
+    judged = [p for p in outcome.probes if p.judged]
+    killed = any(p.result == "killed" for p in outcome.probes)
+    if judged and not killed and all(p.result == "survived" for p in judged):
+        return f"survived every applicable sabotage probe ({', '.join(p.mode for p in judged)})"
     obs = outcome.observation
     if obs is not None and obs.assertions == 0 and obs.raises_blocks == 0:
         return "executed no assertions"

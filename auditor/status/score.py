@@ -130,7 +130,7 @@ def _weakness(item: TestEvidence) -> float:
 
 
 def _kill_rate(items: Sequence[TestEvidence]) -> float | None:
-    judged = [p for e in items if e.outcome for p in e.outcome.probes if p.result in ("killed", "survived")]
+    judged = [p for e in items if e.outcome for p in e.outcome.probes if p.judged]
     if not judged:
         return None
     return sum(p.result == "killed" for p in judged) / len(judged)
@@ -140,7 +140,7 @@ def _kill_rates(items: Sequence[TestEvidence]) -> dict[str, float]:
     counts: dict[str, list[int]] = {}
     for item in items:
         for probe in item.outcome.probes if item.outcome else ():
-            if probe.result in ("killed", "survived"):
+            if probe.judged:
                 cell = counts.setdefault(probe.mode, [0, 0])
                 cell[0] += probe.result == "killed"
                 cell[1] += 1

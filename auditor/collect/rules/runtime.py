@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from auditor.collect.rules.registry import RuleInfo, finding, is_enabled, register
 from auditor.config import AuditConfig
-from auditor.model import Finding, SuiteResult, TestCase
+from auditor.model import Finding, HttpExchange, Observation, SuiteResult, TestCase
 
 PASSED_ON_5XX = register(RuleInfo(
     "AUD201", "passed-on-5xx", "high", "runtime",
@@ -41,6 +41,13 @@ RESOURCE_WARNING = register(RuleInfo(
     bad="def test_log():\n    log = open('server.log', 'w')  # never closed",
     good="def test_log(tmp_path):\n    with open(tmp_path / 'server.log', 'w') as log:\n        ...",
 ))
+NOTHING_READ = register(RuleInfo(
+    "AUD207", "answer-unread", "medium", "runtime",
+    "The test made HTTP requests and read nothing of any answer (or, claiming the request it sends, nothing of "
+    "the request): it checked nothing the server said.",
+    bad="def test_messages(http):\n    http.post('/v1/messages', json=body)  # answer never looked at",
+    good="def test_messages(http):\n    r = http.post('/v1/messages', json=body)\n    assert r.status_code == 200\n    assert r.json()['content'][0]['text'] == 'Paris.'",
+))
 
 SLOW_OUTSIDE_TESTS = register(RuleInfo(
     "AUD206", "unexplained-suite-time", "low", "runtime",
@@ -71,11 +78,17 @@ def runtime_findings(cases: Sequence[TestCase], suites: Sequence[SuiteResult], c
             case = by_id.get(outcome.case_id)
             category = case.category if case else suite.category
             if outcome.status == "passed":
-                errors = sorted({x.status for x in obs.http if x.status is not None and x.status >= 500})
+                claims = tuple(case.claims) if case is not None else ()
+                unread = _nothing_read(obs, claims)
+                if unread:
+                    add(NOTHING_READ, unread, case, outcome.node_id,
+                        [f"{x.method} {x.path} -> {x.status}" for x in obs.http][:5])
+                errors = sorted({x.status for x in obs.http if x.status is not None and x.status >= 500
+                                 and not _asked_for(x, claims)})
                 if errors:
                     named = ", ".join(f"{s} Not Implemented" if s == 501 else str(s) for s in errors)
                     add(PASSED_ON_5XX, f"passed while the server answered {named}", case, outcome.node_id,
-                        [f"{x.method} {x.path} -> {x.status}" for x in obs.http if x.status and x.status >= 500][:5])
+                        [f"{x.method} {x.path} -> {x.status}" for x in obs.http if x.status in errors][:5])
                 # -1: assertions were not counted (Python 3.11 and no pass hook of the project's): never a finding
                 if obs.assertions == 0 and obs.raises_blocks == 0:
                     add(NO_ASSERTION_RAN, "passed with zero assertions executed", case, outcome.node_id)
@@ -108,3 +121,32 @@ def runtime_findings(cases: Sequence[TestCase], suites: Sequence[SuiteResult], c
                 path=suite.paths[0] if suite.paths else ".", line=1, test_id=None,
                 evidence=(" ".join(suite.command[:6]),) if suite.command else (), config=config))
     return tuple(found)
+
+
+#: Claims whose subject is not the answer: reading none of it is their normal case.
+_ANSWER_OPTIONAL = frozenset({"does-not-raise", "existence", "persistence", "request"})
+
+
+def _asked_for(exchange: HttpExchange, claims: Sequence[str]) -> bool:
+    """A 5xx the test read the status of and asked for: its claim is a status, or it requested that very code."""
+    if "status" not in exchange.reads or exchange.status is None:
+        return False
+    return "status" in claims or str(exchange.status) in exchange.path
+
+
+def _nothing_read(obs: Observation, claims: Sequence[str]) -> str | None:
+    """Why AUD207 fires for a passed test's observation, or ``None``."""
+    if not obs.http or not obs.reads_tracked:
+        return None
+    if "request" in claims and "does-not-raise" not in claims:
+        if any("request" in x.reads for x in obs.http):
+            return None
+        return f"claims what it sends, but read nothing of the {len(obs.http)} request(s) it made"
+    if set(claims) & _ANSWER_OPTIONAL:
+        return None
+    read = {part for x in obs.http for part in x.reads if part != "request"}
+    if not read:
+        return f"made {len(obs.http)} HTTP request(s) and read nothing of any answer"
+    if {"status", "liveness"} & set(claims) and not {"status", "body"} & read:
+        return f"claims a status but read none, only {', '.join(sorted(read)[:4])}"
+    return None

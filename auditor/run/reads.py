@@ -1,0 +1,361 @@
+"""What a test read of the HTTP answers it received, and which of those parts a sabotage changed.
+
+A response object the interceptor hands back is switched to a subclass of its own class whose attribute
+lookups note what was read: the status (``status_code``, ``ok``, ``is_success``, ``raise_for_status``...),
+the headers, the raw body (``text``, ``content``, ``iter_*``) or, through ``json()``, individual JSON paths:
+the parsed value is a dict/list subclass that notes each leaf read (``$.content[0].text``), each length or
+key listing (``$.content.#len``, ``$.#keys``) and each whole comparison (``$.content`` when the test compared
+the whole list). Reads made by the HTTP libraries themselves (httpx reading the status to log it, requests
+reading the body for the client) are not the test's and are not noted; reads by any other code the test
+called (its helpers, an SDK) are.
+
+Nothing is copied or parsed ahead of the test: the proxies wrap a value only when it is reached, and they
+compare, print, serialise and pickle like the plain dicts and lists they are. They are still subclasses, and
+``type(body) is dict`` can tell: so JSON paths are tracked only inside probe sessions (whose answers are
+sabotaged anyway); an observed run notes a ``json()`` call as a read of the ``body`` and hands the test the
+very object the library parsed, keeping every outcome exactly what plain pytest gives.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+
+__all__ = [
+    "CONNECTION",
+    "child_path",
+    "STATUS",
+    "STREAM_END",
+    "BODY",
+    "HEADERS",
+    "REQUEST",
+    "TIME",
+    "TrackedDict",
+    "TrackedList",
+    "set_project_root",
+    "track_json_paths",
+    "track_request",
+    "track_response",
+]
+
+STATUS = "status"
+HEADERS = "headers"
+BODY = "body"  # the raw body or stream as bytes or text: every part of it
+STREAM_END = "stream-end"  # an event stream read to its end
+REQUEST = "request"  # the request as sent (a test of what the client builds)
+CONNECTION = "connection"  # a change only: the connection was refused or dropped
+TIME = "time"  # a change only: the answer arrived later
+
+
+#: Top-level modules whose reads are the HTTP machinery's own, not the test's.
+_LIBRARIES = frozenset({"httpx", "httpx2", "httpcore", "requests", "urllib3", "h11", "h2", "anyio", "starlette",
+                        "http", "auditor", "email", "json", "copy", "copyreg", "pickle", "logging"})
+
+_STATUS_NAMES = frozenset({"status_code", "ok", "is_success", "is_error", "is_client_error", "is_server_error",
+                           "is_redirect", "is_informational", "raise_for_status", "reason_phrase", "reason",
+                           "is_permanent_redirect", "has_redirect_location"})
+_BODY_NAMES = frozenset({"text", "content", "read", "aread", "iter_bytes", "iter_text", "iter_lines", "iter_raw",
+                         "aiter_bytes", "aiter_text", "aiter_lines", "aiter_raw", "iter_content", "raw",
+                         "apparent_encoding"})
+_REQUEST_PARTS = frozenset({"headers", "content", "body", "url", "method", "read", "stream", "params", "json"})
+
+
+#: Where the audited project lives: only its own code's reads of a request count (an SDK reading the request
+#: it built, to log or retry it, is not the test checking what was sent).
+_project: list[str] = []
+#: JSON paths are tracked (probe sessions) or a ``json()`` call is noted as reading the body (observed runs).
+_paths: list[bool] = [False]
+
+
+def track_json_paths(enabled: bool) -> None:
+    """Hand tests JSON proxies that note each path read (probe sessions only; see the module docstring)."""
+    _paths[0] = enabled
+
+
+def set_project_root(root: str) -> None:
+    """Count reads of requests only from files under ``root`` (outside installed packages)."""
+    _project[:] = [root.rstrip("/") + "/"]
+
+
+def _callers_own(depth: int = 2) -> bool:
+    """True when the frame ``depth`` up belongs to the test or code it called, not an HTTP library."""
+    name = sys._getframe(depth).f_globals.get("__name__", "")
+    return name.partition(".")[0] not in _LIBRARIES
+
+
+def _projects_own(depth: int = 2) -> bool:
+    """True when the frame ``depth`` up is the project's own code (its tests and helpers)."""
+    frame = sys._getframe(depth)
+    if frame.f_globals.get("__name__", "").partition(".")[0] in _LIBRARIES:
+        return False
+    if not _project:
+        return True
+    filename = frame.f_code.co_filename
+    return filename.startswith(_project[0]) and "site-packages" not in filename
+
+
+# ---------------------------------------------------------------------------------------------- JSON values
+_REPRESENTERS = ("_pytest", "reprlib", "pprint")
+
+
+def _not_pytests_repr() -> bool:
+    # pytest's rewritten asserts format their operands even when the assert passes: that is not a read
+    frame = sys._getframe(2)
+    return not frame.f_globals.get("__name__", "").startswith(_REPRESENTERS)
+
+def child_path(path: str, key: Any) -> str:
+    return f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
+
+
+def _wrap(value: Any, path: str, reads: set[str]) -> Any:
+    if type(value) is dict:
+        return TrackedDict(value, path, reads)
+    if type(value) is list:
+        return TrackedList(value, path, reads)
+    return value
+
+
+class TrackedDict(dict):
+    """A JSON object that notes which of its parts are read (see the module docstring)."""
+
+    def __init__(self, data: dict, path: str, reads: set[str]) -> None:
+        super().__init__(data)
+        self._auditor_path, self._auditor_reads = path, reads
+
+    def _note(self, part: str) -> None:
+        self._auditor_reads.add(part)
+
+    def _get(self, key: Any) -> Any:
+        value = dict.__getitem__(self, key)
+        if isinstance(value, (TrackedDict, TrackedList)):  # reached before: reads inside it are its own
+            return value
+        wrapped = _wrap(value, child_path(self._auditor_path, key), self._auditor_reads)
+        if wrapped is not value:
+            dict.__setitem__(self, key, wrapped)  # the same proxy next time: identity holds
+        else:
+            self._note(child_path(self._auditor_path, key))
+        return wrapped
+
+    def __getitem__(self, key: Any) -> Any:
+        try:
+            return self._get(key)
+        except KeyError:
+            self._note(f"{self._auditor_path}.#keys")
+            raise
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if dict.__contains__(self, key):
+            return self._get(key)
+        self._note(f"{self._auditor_path}.#keys")
+        return default
+
+    def __contains__(self, key: object) -> bool:
+        self._note(f"{self._auditor_path}.#keys")
+        return dict.__contains__(self, key)
+
+    def __iter__(self) -> Iterator[Any]:
+        self._note(f"{self._auditor_path}.#keys")
+        return dict.__iter__(self)
+
+    def keys(self) -> Any:
+        self._note(f"{self._auditor_path}.#keys")
+        return dict.keys(self)
+
+    def __len__(self) -> int:
+        self._note(f"{self._auditor_path}.#len")
+        return dict.__len__(self)
+
+    def values(self) -> Any:
+        return [self._get(key) for key in list(dict.keys(self))]
+
+    def items(self) -> Any:
+        self._note(f"{self._auditor_path}.#keys")
+        return [(key, self._get(key)) for key in list(dict.keys(self))]
+
+    def _whole(self) -> None:
+        self._note(self._auditor_path)
+
+    def __eq__(self, other: object) -> bool:
+        self._whole()
+        return dict.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        self._whole()
+        return dict.__ne__(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        if _not_pytests_repr():
+            self._whole()
+        return dict.__repr__(self)
+
+    def copy(self) -> dict:
+        self._whole()
+        return dict(dict.items(self))
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # copies and pickles are plain dicts: the proxy's bookkeeping must not travel
+        self._whole()
+        return dict, (dict(dict.items(self)),)
+
+
+class TrackedList(list):
+    """A JSON array that notes which of its parts are read (see the module docstring)."""
+
+    def __init__(self, data: list, path: str, reads: set[str]) -> None:
+        super().__init__(data)
+        self._auditor_path, self._auditor_reads = path, reads
+
+    def _note(self, part: str) -> None:
+        self._auditor_reads.add(part)
+
+    def _at(self, index: int) -> Any:
+        value = list.__getitem__(self, index)
+        if isinstance(value, (TrackedDict, TrackedList)):
+            return value
+        position = index if index >= 0 else index + list.__len__(self)
+        wrapped = _wrap(value, child_path(self._auditor_path, position), self._auditor_reads)
+        if wrapped is not value:
+            list.__setitem__(self, index, wrapped)
+        else:
+            self._note(child_path(self._auditor_path, position))
+        return wrapped
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            self._note(self._auditor_path)
+            return list.__getitem__(self, index)
+        try:
+            return self._at(index)
+        except IndexError:
+            self._note(f"{self._auditor_path}.#len")
+            raise
+
+    def __iter__(self) -> Iterator[Any]:
+        self._note(f"{self._auditor_path}.#len")
+        for index in range(list.__len__(self)):
+            yield self._at(index)
+
+    def __len__(self) -> int:
+        self._note(f"{self._auditor_path}.#len")
+        return list.__len__(self)
+
+    def __contains__(self, item: object) -> bool:
+        self._note(self._auditor_path)
+        return list.__contains__(self, item)
+
+    def _whole(self) -> None:
+        self._note(self._auditor_path)
+
+    def __eq__(self, other: object) -> bool:
+        self._whole()
+        return list.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        self._whole()
+        return list.__ne__(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        if _not_pytests_repr():
+            self._whole()
+        return list.__repr__(self)
+
+    def index(self, *args: Any) -> int:
+        self._whole()
+        return list.index(self, *args)
+
+    def count(self, item: Any) -> int:
+        self._whole()
+        return list.count(self, item)
+
+    def copy(self) -> list:
+        self._whole()
+        return list(list.__iter__(self))
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        self._whole()
+        return list, (list(list.__iter__(self)),)
+
+
+# ---------------------------------------------------------------------------------------------- responses
+_tracked_classes: dict[type, type] = {}
+
+
+def _tracked_class(base: type) -> type:
+    tracked = _tracked_classes.get(base)
+    if tracked is not None:
+        return tracked
+
+    def __getattribute__(self: Any, name: str) -> Any:  # noqa: N807 - the one hook that sees every read
+        value = base.__getattribute__(self, name)
+        if name[0] == "_" or not _callers_own():
+            return value
+        reads = base.__getattribute__(self, "__dict__").get("_auditor_reads")
+        if reads is None:
+            return value
+        if name in _STATUS_NAMES:
+            reads.add(STATUS)
+        elif name in _BODY_NAMES:
+            reads.add(BODY)
+        elif name == "headers":
+            reads.add(HEADERS)
+        elif name == "json":
+            if _paths[0]:
+                return _json_reader(value, reads)
+            reads.add(BODY)
+        elif name == "request" and _projects_own():
+            reads.add(REQUEST)
+        return value
+
+    tracked = type(base.__name__, (base,), {"__getattribute__": __getattribute__, "__module__": base.__module__,
+                                            "__qualname__": base.__qualname__})
+    _tracked_classes[base] = tracked
+    return tracked
+
+
+def _json_reader(method: Any, reads: set[str]) -> Any:
+    def json(*args: Any, **kwargs: Any) -> Any:
+        return _wrap(method(*args, **kwargs), "$", reads)
+
+    return json
+
+
+def track_response(response: Any, reads: set[str]) -> None:
+    """Note from now on what is read of ``response`` into ``reads``."""
+    base = type(response)
+    try:
+        response.__dict__["_auditor_reads"] = reads
+        if base not in _tracked_classes.values():
+            response.__class__ = _tracked_class(base)
+    except (TypeError, AttributeError):  # a response class we cannot extend: its reads go unnoted
+        pass
+
+
+def track_request(request: Any, reads: set[str]) -> None:
+    """Note from now on what the test reads of the request it sent (``REQUEST``)."""
+    base = type(request)
+    if base in _tracked_classes.values():
+        return
+    tracked = _tracked_classes.get(base)
+    if tracked is None:
+        def __getattribute__(self: Any, name: str) -> Any:  # noqa: N807
+            value = base.__getattribute__(self, name)
+            if name in _REQUEST_PARTS and _projects_own():
+                found = base.__getattribute__(self, "__dict__").get("_auditor_reads")
+                if found is not None:
+                    found.add(REQUEST)
+            return value
+
+        tracked = type(base.__name__, (base,), {"__getattribute__": __getattribute__, "__module__": base.__module__,
+                                                "__qualname__": base.__qualname__})
+        _tracked_classes[base] = tracked
+    try:
+        request.__dict__["_auditor_reads"] = reads
+        request.__class__ = tracked
+    except (TypeError, AttributeError):
+        pass
