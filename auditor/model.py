@@ -364,3 +364,5 @@ class Audit:
     environment: dict[str, str] = field(default_factory=dict)
     #: What stopped the audit before it finished (e.g. ``"SIGTERM during run"``), ``None`` when it was not stopped.
     interrupted: str | None = None
+    #: Runtime and probe findings an ``# auditor: ignore[...]`` comment silenced (static ones are dropped by the scan).
+    suppressed: tuple[Finding, ...] = ()

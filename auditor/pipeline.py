@@ -7,12 +7,16 @@ import platform
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor import __version__
 from auditor.config import AuditConfig
 from auditor.exceptions import CollectError
 from auditor.model import Audit, SuiteResult, TestCase
 from auditor.run import processes
+
+if TYPE_CHECKING:
+    from auditor.collect.suppress import Suppression
 
 AUDIT_FILE = "audit.json"
 
@@ -74,6 +78,7 @@ def audit(config: AuditConfig, *, paths: Sequence[str] = (), run: bool = True, r
 
         result = prober.probe(config, result, report=_stderr_line if progress else None)
         result = _mark_stopped(result, "probe")
+    result = _settle(config, result, inventory.suppressions)
     result = score.score_audit(result, config)
     if write:
         report_dir = Path(config.root) / config.report_dir
@@ -97,6 +102,16 @@ def _require_collected(cases: Sequence[TestCase], suites: Sequence[SuiteResult])
     how = "; ".join(f"suite {s.name}: pytest exit {s.exit_code}" + (f" ({s.message})" if s.message else "") for s in ran)
     extra = f"; {len(unimportable)} file(s) could not be imported, first {min(unimportable)}" if unimportable else ""
     raise CollectError(f"pytest collected no tests (the static inventory found {len(cases)}): {how}{extra}; nothing was run")
+
+
+def _settle(config: AuditConfig, result: Audit, suppressions: Sequence[Suppression]) -> Audit:
+    """``result`` with its runtime and probe findings met by the project's suppressions."""
+    import dataclasses
+
+    from auditor.collect.settle import settle
+
+    findings, suppressed = settle(config, result.findings, result.suppressed, suppressions, result.cases, result.suites)
+    return dataclasses.replace(result, findings=findings, suppressed=suppressed)
 
 
 def _stderr_line(line: str) -> None:
@@ -133,7 +148,9 @@ def interrupted_exit_code(result: Audit) -> int:
 def probe_audit(config: AuditConfig, *, audit_file: str | Path | None = None, modes: Sequence[str] = (),
                 all_tests: bool = False, only: Sequence[str] = (), workers: int | None = None,
                 progress: bool = True) -> Audit:
-    """Probe the suites of the last audit (``<report_dir>/audit.json`` or ``audit_file``), rescore, write it back."""
+    """Probe the suites of the last audit (``<report_dir>/audit.json`` or ``audit_file``), settle its suppressions
+    again (the project's current ones), rescore, write it back."""
+    from auditor.collect.inventory import collect
     from auditor.probe import sessions as prober
     from auditor.serialize import dumps, read_audit
     from auditor.status import score
@@ -142,7 +159,8 @@ def probe_audit(config: AuditConfig, *, audit_file: str | Path | None = None, mo
     last = read_audit(path)
     probed = prober.probe(config, last, modes=modes, all_tests=all_tests, only=only, workers=workers,
                           report=_stderr_line if progress else None)
-    result = score.score_audit(_mark_stopped(probed, "probe"), config)
+    settled = _settle(config, _mark_stopped(probed, "probe"), collect(config).suppressions)
+    result = score.score_audit(settled, config)
     from auditor.files import write_atomic
 
     write_atomic(path, dumps(result))

@@ -21,6 +21,7 @@ from auditor.collect.rules.index import ProjectIndex, import_module_path
 from auditor.collect.rules.registry import finding, is_enabled
 from auditor.collect.rules.static import STATIC_RULES
 from auditor.collect.rules.structure import unconditionally_skipped
+from auditor.collect.settle import awaits_run
 from auditor.collect.suppress import Suppression, apply
 from auditor.config import AuditConfig
 from auditor.model import Finding
@@ -202,7 +203,7 @@ def _suppression_problems(
                     config=config,
                 )
             )
-        elif item not in used:
+        elif item not in used and not awaits_run(item):  # a run, not the scan, says whether that one is used
             problems.append(
                 finding(
                     "AUD905",

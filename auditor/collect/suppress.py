@@ -2,7 +2,9 @@
 
 A reason is required and every suppression must silence something: a suppression without a
 reason, naming an unknown rule, or matching no finding is itself reported (AUD905/AUD906), so
-stale suppressions cannot pile up unseen.
+stale suppressions cannot pile up unseen. One on a test's ``def`` covers every finding about that test,
+from every origin and on every parametrized instance (``test_x[1]``); runtime and probe findings are
+put on the ``def`` line, and are silenced once the tests ran (:mod:`auditor.collect.settle`).
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ def covers(suppression: Suppression, finding: Finding) -> bool:
         return False
     if suppression.line == finding.line:
         return True
-    return suppression.test_id is not None and suppression.test_id == finding.test_id
+    # A runtime or probe finding names the instance it is about: `path::test_x[1]` is `path::test_x`'s.
+    return suppression.test_id is not None and suppression.test_id == (finding.test_id or "").split("[", 1)[0]
 
 
 def apply(findings: Iterable[Finding], suppressions: Sequence[Suppression]) -> tuple[list[Finding], set[Suppression]]:

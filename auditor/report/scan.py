@@ -64,7 +64,9 @@ def rules_markdown(rules: Sequence[RuleInfo]) -> str:
         "",
         "Origins: `static` (AST, `auditor scan`), `runtime` (what a test did when it ran), `probe` "
         "(sabotage runs), `scan` (problems of the scan itself). Suppress one finding with "
-        "`# auditor: ignore[AUD123] <reason>` on its line or on the test's `def` line; switch rules off or "
+        "`# auditor: ignore[AUD123] <reason>` on its line or on the test's `def` line; on the `def` line it also "
+        "silences the test's runtime and probe findings, on every parametrized instance (`auditor scan` never "
+        "calls such a suppression unused: only a run can tell). Switch rules off or "
         "change severities with `[tool.auditor] select`, `ignore` and `[tool.auditor.severity]`.",
         "",
         "`auditor scan [PATHS]` exit codes: **0** no finding at or above `--fail-on` (default `high`; "

@@ -1,7 +1,7 @@
 """The auditor's pytest plugin: inert unless ``--audit``, ``--audit-sabotage`` or ``--audit-probe`` is given.
 
 With ``--audit`` it records, per test, what the test really did (HTTP exchanges and their statuses,
-sockets, processes, files written, mocks in force, assertions executed, pytest.raises blocks,
+sockets, processes, files written, mocks in force, checks executed (:mod:`auditor.run.checks`), pytest.raises blocks,
 warnings, phase durations) as an :class:`~auditor.model.Observation`, and puts it in
 pytest-json-report's ``metadata["auditor"]``. ``--audit-stream=PATH`` also appends one JSON line per
 test as it starts and finishes (flushed at once), so results survive a timeout or a crash; the collected and
@@ -19,9 +19,10 @@ of once, in the same session (session fixtures such as a live server are shared)
 ``n/a`` when the mode found nothing to sabotage.
 
 Nothing here changes what a test sees (no warning filter, option or environment is added): resource
-warnings and assertions are observed by :mod:`auditor.run.quiet` (a never-matching warnings-filter spy, and
-``sys.monitoring`` on Python 3.12+). Assertions are counted through ``pytest_assertion_pass`` when the project
-itself enables ``enable_assertion_pass_hook``; where nothing can count them they are ``-1`` (not counted), never 0.
+warnings and checks are observed by :mod:`auditor.run.quiet` (a never-matching warnings-filter spy, and
+``sys.monitoring`` on Python 3.12+). On 3.11 ``assert`` statements are counted through ``pytest_assertion_pass``
+when the project itself enables ``enable_assertion_pass_hook``; where nothing can count them they are ``-1``
+(not counted), never 0.
 """
 
 from __future__ import annotations
@@ -219,7 +220,7 @@ class _AuditHooks:
         self._reports[call.when] = outcome.get_result()
 
     def pytest_assertion_pass(self, item: pytest.Item, lineno: int, orig: str, expl: str) -> None:
-        self.recorder.assertion()
+        self.recorder.assertion_passed()
 
     def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str, location: Any) -> None:
         if when == "runtest":

@@ -12,14 +12,18 @@ filter, a pytest option or an environment variable:
   they would have (``warnings.catch_warnings`` inside a test copies the spy too; filters that a test adds in
   front of it hide from the spy what they handle). A warning the registry already suppressed again (same
   text, same place) never reaches any filter, so it is seen once.
-- **Assertions.** On Python 3.12+ ``sys.monitoring`` (PEP 669, its own tool id, coexisting with coverage and
-  debuggers) reports each ``assert`` statement and ``assert*`` call reached in test files (files named like
-  ``python_files``, ``conftest.py``, or in a ``test``/``tests``/``testing`` folder of the project); every other
-  line is switched off after its first report, so the cost is one call per assert reached (a multi-line assert
-  counts once, where its first line starts). On Python 3.11 nothing can count assertions without
-  changing the run (pytest's pass hook needs ``enable_assertion_pass_hook``, which rewrites every test module
-  differently; a trace function slows everything and displaces coverage), so they are *not observed* (``-1``),
-  unless the project enables the pass hook itself, which is then used.
+- **Checks.** On Python 3.12+ ``sys.monitoring`` (PEP 669, its own tool id, coexisting with coverage and
+  debuggers) reports each check reached in test files (files named like ``python_files``, ``conftest.py``, or in
+  a ``test``/``tests``/``testing`` folder of the project): ``assert`` statements, checking calls (mock's and
+  unittest's ``assert*``, ``pytest.fail``, ``raise_for_status()``) and conditions with a failing branch (``if
+  bad: pytest.fail()``), as :mod:`auditor.run.checks` lists them. Every other line is switched off after its
+  first report, so the cost is one call per check reached (a multi-line check counts once, where its first line
+  starts). On Python 3.11 nothing can count them without changing the run (pytest's pass hook needs
+  ``enable_assertion_pass_hook``, which rewrites every test module differently; a trace function slows
+  everything and displaces coverage), so they are *not observed* (``-1``), unless the project enables the pass
+  hook itself (on 3.12+ ``sys.monitoring`` counts even then: it sees every kind of check). That hook sees only
+  ``assert`` statements: a test whose own code holds other checks and passed no ``assert`` is then *not
+  observed* either (``-1``), never "no check executed".
 """
 
 from __future__ import annotations
@@ -30,11 +34,13 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from auditor.run.checks import check_lines
 
 #: Folders whose files are never test code (installed packages).
 _NOT_PROJECT = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}", f"{os.sep}.venv{os.sep}",
@@ -104,15 +110,14 @@ class ResourceSpy:
 
 
 class AssertionCounter:
-    """Counts ``assert`` statements (and ``assert*`` calls) reached in test files, through ``sys.monitoring``."""
+    """Counts the checks (:mod:`auditor.run.checks`) reached in test files, through ``sys.monitoring``."""
 
-    def __init__(self, root: Path, python_files: list[str], on_assert: Callable[[], None]) -> None:
-        self.root = str(root).rstrip(os.sep) + os.sep
-        self.patterns = [*python_files, "conftest.py"]
+    def __init__(self, files: TestFiles, on_assert: Callable[[], None]) -> None:
+        self.files = files
         self.on_assert = on_assert
         self.active = False
         self.tool: int | None = None
-        self._lines: dict[str, frozenset[int]] = {}
+        self._lines: dict[str, dict[int, str]] = {}
         self._starts: dict[Any, dict[int, int]] = {}
 
     def start(self) -> bool:
@@ -147,9 +152,9 @@ class AssertionCounter:
         filename = code.co_filename
         lines = self._lines.get(filename)
         if lines is None:
-            lines = self._lines[filename] = self._assert_lines(filename)
+            lines = self._lines[filename] = self.files.checks(filename)
         if line in lines:
-            # Count the assert once, where its line starts; a multi-line assert comes back to it mid-way.
+            # Count the check once, where its line starts; a multi-line one (or a loop) comes back to it mid-way.
             if self.active and sys._getframe(1).f_lasti == self._line_starts(code).get(line):
                 self.on_assert()
             return None
@@ -165,15 +170,40 @@ class AssertionCounter:
             self._starts[code] = starts
         return starts
 
-    def _assert_lines(self, filename: str) -> frozenset[int]:
-        if not self._is_test_file(filename):
-            return frozenset()
+
+class TestFiles:
+    """The checks of each test file of the project, parsed once (files outside the project have none)."""
+
+    __test__ = False  # keep pytest from collecting this class
+
+    def __init__(self, root: Path, python_files: list[str]) -> None:
+        self.root = str(root).rstrip(os.sep) + os.sep
+        self.patterns = [*python_files, "conftest.py"]
+        self._checks: dict[str, dict[int, str]] = {}
+
+    def checks(self, filename: str) -> dict[int, str]:
+        """Line -> kind of each check of ``filename`` (empty unless it is a readable test file of the project)."""
+        found = self._checks.get(filename)
+        if found is None:
+            found = self._checks[filename] = self._parse(filename) if self._is_test_file(filename) else {}
+        return found
+
+    def hidden_from_pass_hook(self, item: pytest.Item) -> bool:
+        """Whether the test function holds checks that pytest's pass hook cannot see (any but ``assert``)."""
+        function = getattr(item, "obj", None)
+        code = getattr(getattr(function, "__func__", function), "__code__", None)
+        if code is None:
+            return False
+        checks = self.checks(code.co_filename)
+        return any(checks.get(line) in ("call", "branch") for _start, _end, line in code.co_lines() if line)
+
+    @staticmethod
+    def _parse(filename: str) -> dict[int, str]:
         try:
             with open(filename, "rb") as handle:
-                tree = ast.parse(handle.read(), filename)
+                return check_lines(ast.parse(handle.read(), filename))
         except (OSError, SyntaxError, ValueError):
-            return frozenset()
-        return frozenset(_assert_lines(tree))
+            return {}
 
     def _is_test_file(self, filename: str) -> bool:
         if not filename.startswith(self.root) or not filename.endswith(".py"):
@@ -186,29 +216,20 @@ class AssertionCounter:
         return any(fnmatch.fnmatch(name, p) for p in self.patterns) or bool(_TEST_FOLDERS & set(folders))
 
 
-def _assert_lines(tree: ast.AST) -> Iterator[int]:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assert):
-            yield node.lineno
-        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-            func = node.value.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            if name.startswith("assert"):
-                yield node.lineno
-
-
 class QuietHooks:
     """pytest hooks of the spy and the counter; registered by the plugin next to its recorder."""
 
     def __init__(self, recorder: Any, config: pytest.Config) -> None:
         self.recorder = recorder
         self.spy = ResourceSpy()
+        self.files = TestFiles(config.rootpath, list(config.getini("python_files")))
         self.counter: AssertionCounter | None = None
-        if not recorder.count_assertions:  # the project did not turn pytest's own pass hook on
-            counter = AssertionCounter(config.rootpath, list(config.getini("python_files")), recorder.assertion)
-            if counter.start():
-                self.counter = counter
-                recorder.count_assertions = True
+        counter = AssertionCounter(self.files, recorder.assertion)
+        # Preferred to pytest's pass hook even where the project turned that on: it sees every kind of check.
+        if counter.start():
+            self.counter = counter
+            recorder.count_assertions = True
+            recorder.asserts_only = False
 
     # trylast: inside pytest's per-test warnings context, after the project's filters are in place
     @pytest.hookimpl(hookwrapper=True, trylast=True)
@@ -217,6 +238,11 @@ class QuietHooks:
         self.spy.insert()
         if self.counter is not None:
             self.counter.active = True
+        elif self.recorder.asserts_only:
+            try:
+                self.recorder.hidden_checks = self.files.hidden_from_pass_hook(item)
+            except Exception:  # noqa: BLE001, S110 - observing must never break a test: then it stays counted
+                pass
         try:
             yield
         finally:

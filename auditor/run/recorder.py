@@ -28,8 +28,10 @@ class Recorder:
         self._active = False
         self._patches: list[tuple[Any, str, Any]] = []
         self._hooked = False
-        #: False when nothing counts assertions (no pass hook, no sys.monitoring): "not counted" (-1).
+        #: False when nothing counts checks (no pass hook, no sys.monitoring): "not counted" (-1).
         self.count_assertions = count_assertions
+        #: Only pytest's pass hook counts, which sees ``assert`` statements alone (sys.monitoring turns this off).
+        self.asserts_only = count_assertions
         self._reset("")
 
     def _reset(self, nodeid: str) -> None:
@@ -41,6 +43,8 @@ class Recorder:
         self.mocks: list[str] = []
         self.assertions = 0
         self.raises_blocks = 0
+        #: The test's own code holds checks the pass hook cannot see (set per test by :mod:`auditor.run.quiet`).
+        self.hidden_checks = False
         self.warnings: list[WarningRecord] = []
         self.durations: dict[str, float] = {}
         self.http: tuple = ()
@@ -64,9 +68,20 @@ class Recorder:
         self.durations[when] = duration
 
     def assertion(self) -> None:
-        """Count one passing ``assert`` statement."""
+        """Count one check reached."""
         with self._lock:
             self.assertions += 1
+
+    def assertion_passed(self) -> None:
+        """pytest's pass hook saw an ``assert`` pass: counted unless sys.monitoring already counts every check."""
+        if self.asserts_only:
+            self.assertion()
+
+    def _assertions(self) -> int:
+        if not self.count_assertions:
+            return -1
+        # Zero asserts seen by the pass hook says nothing about a `mock.assert_called_once()` or `if bad: fail()`.
+        return -1 if self.asserts_only and self.hidden_checks and self.assertions == 0 else self.assertions
 
     def mock(self, description: str) -> None:
         """Note a mock put in force while the test runs."""
@@ -95,7 +110,7 @@ class Recorder:
             return Observation(
                 http=tuple(http), processes=tuple(self.processes), sockets_loopback=self.sockets_loopback,
                 sockets_other=self.sockets_other, files_written=self.files_written, mocks=tuple(dict.fromkeys(mocks)),
-                assertions=self.assertions if self.count_assertions else -1, raises_blocks=self.raises_blocks,
+                assertions=self._assertions(), raises_blocks=self.raises_blocks,
                 warnings=tuple(self.warnings), setup_duration=self.durations.get("setup", 0.0),
                 call_duration=self.durations.get("call", 0.0), teardown_duration=self.durations.get("teardown", 0.0),
                 reads_tracked=True,

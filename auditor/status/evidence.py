@@ -7,10 +7,11 @@ once here so that the numbers in the matrix, the red flags and the gate always a
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from auditor.model import STATUS_PRECEDENCE, Audit, Finding, Outcome, TestCase
 
@@ -47,6 +48,8 @@ class TestEvidence:
     #: Why the test is vacuous (could not fail), or ``None``.
     vacuous: str | None
     outcome: Outcome | None
+    #: Rules whose finding on this instance a suppression silenced: the verdicts saying the same are excused.
+    excused: frozenset[str] = field(default=frozenset())
 
     @property
     def ran(self) -> bool:
@@ -56,7 +59,7 @@ class TestEvidence:
     @property
     def passed_on_5xx(self) -> tuple[int, ...]:
         """The 5xx statuses a *passing* test received (a pass that proves nothing)."""
-        if self.status != "passed":
+        if self.status != "passed" or "AUD201" in self.excused:  # AUD201 says it, and was suppressed with a reason
             return ()
         return tuple(s for s in self.statuses_seen if s >= 500)
 
@@ -140,6 +143,9 @@ def collect_evidence(audit: Audit) -> tuple[TestEvidence, ...]:
         for outcome in suite.outcomes:
             suite_category[outcome.node_id] = suite.category
     by_case = findings_by_case(audit.findings)
+    excused: dict[str, set[str]] = defaultdict(set)
+    for silenced in audit.suppressed:
+        excused[silenced.test_id or ""].add(silenced.rule)
     evidence = []
     seen_cases: set[str] = set()
     for outcome in all_outcomes(audit):
@@ -158,14 +164,24 @@ def collect_evidence(audit: Audit) -> tuple[TestEvidence, ...]:
                 findings=_node_findings(by_case.get(case_id, ()), outcome.node_id),
                 statuses_seen=statuses,
                 observed=outcome.observation is not None,
-                vacuous=vacuous_reason(outcome),
+                vacuous=_vacuous(outcome, excused.get(outcome.node_id, set())),
                 outcome=outcome,
+                excused=frozenset(excused.get(outcome.node_id, ())),
             )
         )
     for case in audit.cases:
         if case.id not in seen_cases:
             evidence.append(_unreported(case, by_case.get(case.id, ())))
     return tuple(evidence)
+
+
+def _vacuous(outcome: Outcome, excused: set[str]) -> str | None:
+    """:func:`vacuous_reason`, without the proof whose finding a suppression silenced (AUD301 probes, AUD202 count)."""
+    if "AUD301" in excused:
+        outcome = dataclasses.replace(outcome, probes=())
+    if "AUD202" in excused:
+        outcome = dataclasses.replace(outcome, observation=None)
+    return vacuous_reason(outcome)
 
 
 def _node_findings(findings: tuple[Finding, ...], node_id: str) -> tuple[Finding, ...]:

@@ -164,6 +164,7 @@ def merge(audits: Sequence[Audit], config: AuditConfig) -> Audit:
         created=max(a.created for a in audits),
         cases=tuple(cases.values()),
         findings=tuple(findings.values()),
+        suppressed=tuple(dict.fromkeys(f for a in audits for f in a.suppressed)),
         suites=tuple(suites),
         probe_modes=tuple(dict.fromkeys(m for a in audits for m in a.probe_modes)),
         environment={**first.environment, "merged_from": str(len(audits))},

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from auditor.collect.rules.registry import RuleInfo, finding, is_enabled, register
+from auditor.collect.rules.registry import RuleInfo, finding, is_enabled, lookup, register
 from auditor.config import AuditConfig
-from auditor.model import Finding, HttpExchange, Observation, SuiteResult, TestCase
+from auditor.model import Finding, HttpExchange, Observation, Outcome, SuiteResult, TestCase
 
 PASSED_ON_5XX = register(RuleInfo(
     "AUD201", "passed-on-5xx", "high", "runtime",
@@ -19,7 +19,7 @@ PASSED_ON_5XX = register(RuleInfo(
 ))
 NO_ASSERTION_RAN = register(RuleInfo(
     "AUD202", "no-assertion-executed", "medium", "runtime",
-    "The test passed without executing a single assertion or pytest.raises block.",
+    "The test passed without reaching one check (assert, mock assert_*, pytest.fail, raise_for_status, pytest.raises).",
     bad="def test_items(items):\n    for item in items:  # empty at run time\n        assert item.ok",
     good="def test_items(items):\n    assert len(items) == 3\n    assert all(item.ok for item in items)",
 ))
@@ -89,9 +89,9 @@ def runtime_findings(cases: Sequence[TestCase], suites: Sequence[SuiteResult], c
                     named = ", ".join(f"{s} Not Implemented" if s == 501 else str(s) for s in errors)
                     add(PASSED_ON_5XX, f"passed while the server answered {named}", case, outcome.node_id,
                         [f"{x.method} {x.path} -> {x.status}" for x in obs.http if x.status in errors][:5])
-                # -1: assertions were not counted (Python 3.11 and no pass hook of the project's): never a finding
+                # `assertions` counts every check reached (auditor.run.checks); -1 means not counted: never a finding
                 if obs.assertions == 0 and obs.raises_blocks == 0:
-                    add(NO_ASSERTION_RAN, "passed with zero assertions executed", case, outcome.node_id)
+                    add(NO_ASSERTION_RAN, "passed without reaching a single check", case, outcome.node_id)
             if outcome.status in ("passed", "failed") and category in config.real_infrastructure:
                 live = (any(x.host_class != "in-process" for x in obs.http) or obs.sockets_loopback
                         or obs.sockets_other or obs.processes)
@@ -150,3 +150,24 @@ def _nothing_read(obs: Observation, claims: Sequence[str]) -> str | None:
     if {"status", "liveness"} & set(claims) and not {"status", "body"} & read:
         return f"claims a status but read none, only {', '.join(sorted(read)[:4])}"
     return None
+
+
+def judged(rule_id: str, outcome: Outcome, config: AuditConfig) -> bool:
+    """Whether :func:`runtime_findings` looked at ``outcome`` for rule ``rule_id``, so its silence is a verdict.
+
+    A suppression of a runtime rule that silenced nothing is stale only where the rule judged every instance of
+    its test: an unobserved, unrun or failed test (for the rules about passes), or uncounted checks, say nothing.
+    """
+    info = lookup(rule_id)
+    if not is_enabled(info, config):
+        return True  # switched off: it can silence nothing, as a suppression of a switched-off static rule
+    obs = outcome.observation
+    if obs is None:
+        return False
+    if info in (PASSED_ON_5XX, NO_ASSERTION_RAN):
+        return outcome.status == "passed" and (info == PASSED_ON_5XX or obs.assertions >= 0)
+    if info in (NOT_REAL, MOCK_IN_REAL):
+        return outcome.status in ("passed", "failed")
+    if info == NOTHING_READ:
+        return outcome.status == "passed" and obs.reads_tracked
+    return info == RESOURCE_WARNING  # AUD206 is about a suite's time, never one test's
