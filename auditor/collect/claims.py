@@ -113,6 +113,10 @@ def static_claims(name: str, docstring: str | None = None) -> frozenset[str]:
     if "streaming" in found and found & {"liveness", "does-not-raise"}:
         # "still healthy after a burst of streams": the streams are what is done to the system, not the claim
         found.discard("streaming")
+    if "request" in found and not ({"client", "sdk", "clients"} & set(seq) or _contains(seq, ("request", "body"))
+                                   or _contains(seq, ("called", "with"))):
+        # "the server sends no CORS headers", "every response carries an id": the server is the subject
+        found.discard("request")
     if "request" in found and "does-not-raise" not in found:
         # the other words describe what is sent ("sends_stream_true"), not a second claim about the answer
         found = {"request"}
