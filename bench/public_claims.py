@@ -15,8 +15,8 @@ tests drive a live uvicorn with httpx2), this script
    not ignored, files, so uncommitted changes count and the checkout itself is never written to);
 4. appends a minimal ``[tool.auditor]`` table to the scratch copy's ``pyproject.toml`` (one suite, the
    deselections below, bounded timeouts, no re-runs) and runs ``auditor audit --no-gate`` (probes on, every
-   built-in mode), then ``auditor gate --write-baseline`` for the "vacuous" and "passed on 5xx" verdicts
-   exactly as the gate sees them;
+   built-in mode), then ``auditor gate --write-baseline`` for the "vacuous" verdicts exactly as the gate
+   sees them;
 5. prints per project the counts and every AUD201, AUD301, other AUD30x and "vacuous" verdict
    (``project | rule | severity | test id | message``, sorted), and writes them all to ``--output`` (JSON).
 
@@ -27,10 +27,12 @@ machine's loopback (see ``deselect`` of each project, each with its reason). A p
 Hand verdicts: ``--verdicts FILE`` (default ``bench/public_verdicts.json`` beside this script when it
 exists; ``--verdicts none`` for none) is ``{"verdicts": [{"project", "test_id", "rule", "verdict":
 "true"|"false", "why"}]}``. A verdict matches a finding by project + test id + rule: the rule as an id
-(``AUD301``), a slug (``proven-vacuous``) or ``vacuous``; the test id exactly, or as an ``fnmatch`` pattern
-(``tests/x.py::test_y[*]``), or the verdict's id without parameters when the finding's id has them. HIGH =
-severity ``high``, and every "vacuous" gate verdict (it fails the gate like a HIGH finding does). The script
-prints, per project, how many HIGH findings are false / true / without a verdict.
+(``AUD301``), a slug (``proven-vacuous``) or ``vacuous``; the test id exactly, or as a wildcard pattern
+(``*`` and ``?`` only: ``tests/x.py::test_y[*]``), or the verdict's id without parameters when the finding's
+id has them. HIGH = severity ``high``, and every "vacuous" gate verdict (it fails the gate like a HIGH finding
+does). The script prints, per project, how many HIGH findings are false / true / without a verdict, and lists
+the HIGH findings that have none (a newer auditor may raise new ones: judge them and add them to the file).
+Besides AUD201, AUD30x and "vacuous", any other HIGH finding of runtime or probe origin is listed too.
 
     python bench/public_claims.py                                  # all three projects, this checkout
     python bench/public_claims.py --auditor=/path/to/checkout --only requests
@@ -45,7 +47,6 @@ project could not be set up or run.
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import json
 import os
 import platform
@@ -441,7 +442,8 @@ def summarise(name: str, spec: dict, audit: dict, work: Path, meta: dict) -> dic
                                          for x in (o.get("observation") or {}).get("http", [])))
     findings = []
     for finding in audit.get("findings", []):
-        if listed_rule(finding["rule"]):
+        if listed_rule(finding["rule"]) or (finding.get("severity") == "high"
+                                            and finding.get("origin") in ("runtime", "probe")):
             findings.append({"project": name, "test_id": finding.get("test_id") or finding.get("path", ""),
                              "rule": finding["rule"], "slug": finding.get("slug", ""),
                              "severity": finding.get("severity", ""), "origin": finding.get("origin", ""),
@@ -488,11 +490,16 @@ def match_verdict(finding: dict, verdicts: list[dict]) -> dict | None:
             vid = verdict["test_id"]
             if how == "exact" and vid == test:
                 return verdict
-            if how == "pattern" and any(c in vid for c in "*?") and fnmatch.fnmatchcase(test, vid):
+            if how == "pattern" and any(c in vid for c in "*?") and _wildcard(vid).fullmatch(test):
                 return verdict
             if how == "base" and "[" not in vid and _strip_params(test) == vid:
                 return verdict
     return None
+
+
+def _wildcard(pattern: str) -> re.Pattern:
+    """``*`` and ``?`` as wildcards; brackets are literal (parametrized ids are full of them)."""
+    return re.compile(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."))
 
 
 def sample_ids(project: str, rule: str, ids: list[str]) -> set[str]:
@@ -557,7 +564,31 @@ def report(results: list[dict], verdicts: list[dict]) -> int:
             say(f"   HIGH findings: {highs}; by hand verdict: false {tally['false']}, true {tally['true']}, "
                 f"no verdict {tally['none']}")
         false_high_total += tally["false"]
+    say()
+    say("summary (HIGH = severity high, and every gate 'vacuous' verdict)")
+    head = f"{'project':10} {'tests':>6} {'ran':>5} {'http':>5} {'probed':>6} {'AUD201':>6} {'AUD301':>6} " \
+           f"{'AUD30x':>6} {'vacuous':>7} {'HIGH':>5}"
+    say(head + ("  false  true  no-verdict" if verdicts else ""))
+    for result in results:
+        if result.get("setup_only"):
+            continue
+        rules = [f["rule"] for f in result["findings"]]
+        line = (f"{result['project']:10} {result['tests']:>6} {result['ran']:>5} {result['http_tests']:>5} "
+                f"{result['probed']:>6} {rules.count('AUD201'):>6} {rules.count('AUD301'):>6} "
+                f"{sum(1 for r in rules if r.startswith('AUD30') and r != 'AUD301'):>6} {rules.count('vacuous'):>7} "
+                f"{result['high']:>5}")
+        if verdicts:
+            tally = result["high_verdicts"]
+            line += f"  {tally['false']:>5} {tally['true']:>5} {tally['none']:>11}"
+        say(line)
     if verdicts:
+        unjudged = [f for r in results for f in r.get("findings", [])
+                    if is_high(f) and f.get("sampled") and f.get("hand_verdict") not in ("true", "false")]
+        if unjudged:
+            say()
+            say(f"HIGH findings without a hand verdict ({len(unjudged)}): judge them and add them to the verdicts file")
+            for f in unjudged:
+                say(f"   {f['project']} | {f['rule']} | {f['test_id']} | {f['message']}")
         say()
         say(f"false HIGH findings, all projects: {false_high_total}")
     return false_high_total
