@@ -35,7 +35,8 @@ DEFAULT_CATEGORY_NAMES: dict[str, str] = {
 }
 
 #: Built-in sabotage modes, in the order ``auditor probe`` runs them.
-DEFAULT_PROBE_MODES = ("not-implemented", "server-error", "empty", "echo", "garbage", "truncated-stream", "slow",
+DEFAULT_PROBE_MODES = ("not-implemented", "server-error", "empty", "echo", "garbage", "truncated-stream",
+                       "unfinished-stream", "slow",
                        "late", "down", "reset", "status-flip")
 
 #: The sprint review's own five dimensions, equally weighted, as it weighed them: its numbers (90, 16, 14, 0

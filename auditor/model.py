@@ -88,6 +88,9 @@ class TestCase:
     is_async: bool = False
     #: What the test claims, from its name and docstring (one or more of CLAIM_KINDS in auditor/collect/claims.py).
     claims: tuple[str, ...] = ()
+    #: The body holds a check (assert, raise, a checking call): a run that reached none of them proves nothing.
+    #: False for a test whose only check is that nothing raises (a smoke test): it can fail, by raising.
+    has_checks: bool = True
 
 
 @dataclass(frozen=True)

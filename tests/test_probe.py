@@ -94,7 +94,8 @@ def test_latency_recorded_only(http):
 
 ALL_BUT_SLOW = ("not-implemented", "server-error", "empty", "echo", "garbage", "truncated-stream")
 #: What each smoke test read of its answers decides which modes apply to it (the rest are ``n/a``).
-ANSWER_MODES = ("not-implemented", "server-error", "empty", "echo", "garbage", "truncated-stream", "down", "reset")
+ANSWER_MODES = ("not-implemented", "server-error", "empty", "echo", "garbage", "truncated-stream", "unfinished-stream",
+                "down", "reset")
 
 
 def _auditor(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -147,8 +148,9 @@ def test_an_exact_answer_is_killed_by_every_mode_that_applies(probed) -> None:
     _, _, after = probed
     assert _verdicts(after, "test_exact_answer") == dict.fromkeys(ANSWER_MODES, "killed")
     outcome = next(o for s in after.suites for o in s.outcomes if o.node_id.endswith("::test_exact_answer"))
-    # a content claim: every answer-breaking mode proves it, a refused connection does not
-    assert {p.mode for p in outcome.probes if not p.claimed} == {"down", "reset"}
+    # a content claim: every answer-breaking mode proves it; a refused connection, a stream cut short do not
+    assert {p.mode for p in outcome.probes if not p.claimed} == {"down", "reset", "truncated-stream",
+                                                                 "unfinished-stream"}
 
 
 def test_a_status_only_test_is_killed_by_501_and_garbage_does_not_apply(probed) -> None:

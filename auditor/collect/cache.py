@@ -108,12 +108,12 @@ def _case_out(case: TestCase) -> list[Any]:
     markers = [[m.name, m.reason, m.condition, m.unconditional, m.strict] for m in case.markers]
     return [case.id, case.path, case.name, case.line, case.category, case.cls, markers, case.params,
             list(case.fixtures), case.collectable, case.not_collectable_reason, case.is_async,
-            list(case.claims)]  # fmt: skip
+            list(case.claims), case.has_checks]  # fmt: skip
 
 
 def _case_in(data: list[Any]) -> TestCase:
     markers = tuple(Marker(*m) for m in data[6])
-    return TestCase(*data[:6], markers, data[7], tuple(data[8]), *data[9:12], tuple(data[12]))  # type: ignore[misc]
+    return TestCase(*data[:6], markers, data[7], tuple(data[8]), *data[9:12], tuple(data[12]), data[13])  # type: ignore[misc]
 
 
 def _state_out(state: FileState) -> list[Any]:

@@ -21,7 +21,8 @@ CLAIM_KINDS = (
     "liveness",  # the system is up / still answers
     "timing",  # a latency, duration or speed bound
     "shape",  # a response's schema: its fields, their types, the object kind
-    "streaming",  # an event stream's protocol: event order, completion, the framing
+    "streaming",  # an event stream's protocol: its events and their framing
+    "completion",  # an event stream finishes properly: its order and its last event (message_stop, [DONE])
     "persistence",  # a side effect that lasts: a file written, state kept across calls or restarts
     "request",  # what a client sends: the request it builds, not the answer it gets
     "content",  # the default: what the code returns or does
@@ -38,9 +39,10 @@ CLAIM_SUBJECTS: dict[str, frozenset[str]] = {
     "timing": frozenset({"time", "status"}),
     "shape": frozenset({"shape", "status"}),
     "streaming": frozenset({"streaming", "shape", "status", "connection"}),
+    "completion": frozenset({"completion", "streaming", "status"}),
     "persistence": frozenset({"content", "status"}),
     "request": frozenset(),
-    "content": frozenset({"content", "status", "shape", "streaming"}),
+    "content": frozenset({"content", "status", "shape"}),
 }
 
 
@@ -78,6 +80,8 @@ _NAME_PHRASES: dict[str, tuple[tuple[str, ...], ...]] = {
     "shape": (("shape",), ("schema",), ("fields",), ("keys",), ("structure",)),
     "streaming": (("stream",), ("streams",), ("streaming",), ("sse",), ("event", "order"), ("events",),
                   ("chunks",), ("done", "sentinel")),
+    "completion": (("ends",), ("ending",), ("finishes",), ("finished",), ("done",), ("sentinel",), ("order",),
+                   ("message", "stop"), ("sequence",), ("then", "done")),
     "persistence": (("persist",), ("persists",), ("persisted",), ("restart",), ("restarts",), ("written",),
                     ("saved",), ("stored",), ("cache", "file"), ("on", "disk"), ("across", "turns")),
     "request": (("sends",), ("sent",), ("request", "body"), ("carries",), ("called", "with"), ("builds",)),
@@ -89,6 +93,7 @@ _DOC_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|\bnot\s+(fail|raise|crash)\b|\bdoesn't\s+(fail|raise|crash)"
     ),
     "existence": re.compile(r"\b(is|are)\s+(importable|present|available|exposed|defined|registered)\b"),
+    "completion": re.compile(r"\bend(s|ing)?\s+(with|in)\b|message_stop|\[done\]|\bin order\b|\border of\b"),
 }
 _SPLIT = re.compile(r"[_\W]+|(?<=[a-z0-9])(?=[A-Z])")
 
@@ -112,7 +117,7 @@ def static_claims(name: str, docstring: str | None = None) -> frozenset[str]:
         found.update(kind for kind, pattern in _DOC_PATTERNS.items() if pattern.search(text))
     if "streaming" in found and found & {"liveness", "does-not-raise"}:
         # "still healthy after a burst of streams": the streams are what is done to the system, not the claim
-        found.discard("streaming")
+        found -= {"streaming", "completion"}
     if "request" in found and not ({"client", "sdk", "clients"} & set(seq) or _contains(seq, ("request", "body"))
                                    or _contains(seq, ("called", "with"))):
         # "the server sends no CORS headers", "every response carries an id": the server is the subject

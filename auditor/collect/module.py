@@ -23,6 +23,7 @@ from auditor.collect.markers import (
 )
 from auditor.collect.pytest_settings import PytestSettings
 from auditor.collect.rules.astwalk import walk
+from auditor.collect.rules.calls import is_check_call
 from auditor.collect.rules.registry import finding
 from auditor.config import DEFAULT_CATEGORY_NAMES, AuditConfig
 from auditor.model import Finding, Marker, TestCase
@@ -195,6 +196,7 @@ def _add_test(
         not_collectable_reason=not_collectable,
         is_async=isinstance(node, ast.AsyncFunctionDef),
         claims=tuple(sorted(claims_of(node))),
+        has_checks=_has_checks(node),
     )
     ctx.nodes.append(TestNode(case=case, node=node, classes=classes, module=ctx.module, primary=primary))
     if not_collectable is not None and primary:
@@ -406,3 +408,13 @@ def _file_notes(module: SourceModule, config: AuditConfig, nodes: list[TestNode]
         message = f"file is {module.huge_bytes:,} bytes: its {count:,} test(s) are counted, but the rules did not analyse it"
         findings.append(finding("AUD903", message, path=module.path, line=1, test_id=None, config=config))
     return findings
+
+
+def _has_checks(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the test's own body holds anything that fails it on purpose (helpers are judged by their names)."""
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.Assert, ast.Raise)):
+            return True
+        if isinstance(sub, ast.Call) and is_check_call(sub, None):
+            return True
+    return False

@@ -25,6 +25,7 @@ MODE_SUBJECTS: dict[str, frozenset[str]] = {
     "echo": frozenset({"content"}),
     "garbage": frozenset({"content"}),
     "truncated-stream": frozenset({"streaming"}),
+    "unfinished-stream": frozenset({"completion"}),
     "slow": frozenset({"time"}),
     "late": frozenset({"time"}),
     "down": frozenset({"connection"}),
@@ -56,4 +57,6 @@ def judge(result: ProbeResult, case: TestCase | None, category: str, config: Aud
         return dataclasses.replace(result, claimed=True)
     claimed_subjects = subjects(judged_claims(case, category))
     touched = set(result.touched) or set(MODE_SUBJECTS.get(base, ()))
+    if base == "unfinished-stream":  # only the last event is missing: a question for claims of completion alone
+        touched = {"completion" if subject == "streaming" else subject for subject in touched}
     return dataclasses.replace(result, claimed=bool(touched & claimed_subjects))

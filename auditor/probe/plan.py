@@ -22,8 +22,8 @@ BENCHMARK_MODES = frozenset({"slow"})
 #: Built-in modes for the quick tests outside benchmarks that claim a time bound.
 TIMING_CLAIM_MODES = frozenset({"late"})
 #: Built-in modes that change only event streams: a test that received none has nothing for them to change.
-STREAM_MODES = frozenset({"truncated-stream", "reset"})
-#: Built-in modes that change only 4xx answers: a test that received none has nothing for them to change.
+STREAM_MODES = frozenset({"truncated-stream", "unfinished-stream", "reset"})
+#: Built-in modes that change only error answers: a test that received none has nothing for them to change.
 CLIENT_ERROR_MODES = frozenset({"status-flip"})
 #: Built-in modes whose verdicts machine load cannot change (see the module docstring): answered without the
 #: server, or ``slow``. Timing-sensitive suites run them alongside other sessions.
@@ -159,7 +159,7 @@ def _quick_timing(outcome: Outcome, claims: dict[str, tuple[str, ...]]) -> bool:
 
 def _client_error(outcome: Outcome) -> bool:
     observation = outcome.observation
-    return observation is None or any(x.status is not None and 400 <= x.status < 500 for x in observation.http)
+    return observation is None or any(x.status is not None and 400 <= x.status < 600 for x in observation.http)
 
 
 def _by_load(tests: dict[str, list[str]], bases: dict[str, str | None]) -> list[tuple[dict[str, list[str]], bool]]:
@@ -182,7 +182,8 @@ def _suite_config(config: AuditConfig, result: SuiteResult) -> SuiteConfig:
     for suite in config.suites:
         if suite.name == result.name:
             return suite
-    return SuiteConfig(name=result.name, paths=result.paths, category=result.category, timeout=config.suite_timeout)
+    return SuiteConfig(name=result.name, paths=result.paths, category=result.category, timeout=config.suite_timeout,
+                       test_timeout=config.test_timeout)
 
 
 def _split(tests: dict[str, list[str]], durations: dict[str, float], shards: int) -> list[dict[str, tuple[str, ...]]]:

@@ -55,7 +55,8 @@ def run_session(session: Session, root: Path, scratch: Path) -> SessionResult:
     scratch.mkdir(parents=True, exist_ok=True)
     stream, plan_path, log_path = scratch / "stream.jsonl", scratch / "plan.json", scratch / "pytest.log"
     plan_path.write_text(json.dumps({"stream": str(stream), "modes": session.modes, "tests": session.tests,
-                                     "expected": session.expected}), encoding="utf-8")
+                                     "expected": session.expected, "test_timeout": session.suite.test_timeout}),
+                         encoding="utf-8")
     suite = session.suite
     command = [sys.executable, "-m", "pytest", *suite.paths, "-q", "-p", "no:cacheprovider", "--tb=line",
                f"--audit-probe={plan_path}", *suite.args]
@@ -167,6 +168,7 @@ def apply(audit: Audit, results: Sequence[SessionResult], config: AuditConfig) -
     A test's earlier verdicts in modes that were not run again are kept. Scores are left to the caller.
     """
     from auditor.collect.rules.probe import probe_findings
+    from auditor.collect.rules.runtime import unasked_5xx
 
     cases = {case.id: case for case in audit.cases}
     own = own_clients(config)
@@ -192,7 +194,11 @@ def apply(audit: Audit, results: Sequence[SessionResult], config: AuditConfig) -
                     ProbeResult(mode, "n/a", f"the client library {library} is the code under test") for mode in probed_modes))
             outcomes.append(outcome)
         suites.append(dataclasses.replace(suite, outcomes=tuple(outcomes)))
-    findings = tuple(f for f in audit.findings if f.origin != "probe") + probe_findings(audit.cases, suites, config)
+    # a 5xx the test was proven to check (status-flip killed it) was asked for: its AUD201 goes
+    asked = {o.node_id for s in suites for o in s.outcomes
+             if not unasked_5xx(o, cases[o.case_id].claims if o.case_id in cases else ())}
+    findings = tuple(f for f in audit.findings if f.origin != "probe" and not (f.rule == "AUD201" and f.test_id in asked))
+    findings += probe_findings(audit.cases, suites, config)
     environment = dict(audit.environment)
     environment["probe_sessions"] = str(len(results))
     environment["probe_seconds"] = f"{sum(r.duration for r in results):.1f}"

@@ -24,6 +24,7 @@ import pytest
 from _pytest.runner import runtestprotocol
 
 from auditor.run import intercept
+from auditor.run.alarm import ProbeTimeout, RunLimit
 from auditor.run.reads import set_project_root, track_json_paths
 from auditor.run.touched import describe
 from auditor.run.sabotage import SabotageMode, get_mode
@@ -36,8 +37,9 @@ class ProbeHooks:
     """Hooks of a probe session: deselect what is not planned, run the rest once per mode, stream verdicts."""
 
     def __init__(self, stream: str, modes: dict[str, str | None], tests: dict[str, list[str]],
-                 expected: dict[str, list[list[Any]]] | None = None) -> None:
+                 expected: dict[str, list[list[Any]]] | None = None, test_timeout: float | None = None) -> None:
         self.tests = tests
+        self.test_timeout = test_timeout
         self.expected = {node: {(method, path): status for method, path, status in exchanges}
                          for node, exchanges in (expected or {}).items()}
         self.touched: set[str] = set()
@@ -56,7 +58,7 @@ class ProbeHooks:
         """Read a plan file; anything wrong with it is a one-line usage error."""
         try:
             plan = json.loads(Path(path).read_text(encoding="utf-8"))
-            return cls(plan["stream"], plan["modes"], plan["tests"], plan.get("expected"))
+            return cls(plan["stream"], plan["modes"], plan["tests"], plan.get("expected"), plan.get("test_timeout"))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise pytest.UsageError(f"--audit-probe={path}: not a usable probe plan ({exc})") from None
 
@@ -102,7 +104,11 @@ class ProbeHooks:
         intercept.set_expected(self.expected.get(item.nodeid, {}))
         started = time.perf_counter()
         try:
-            reports = runtestprotocol(item, log=False, nextitem=item.parent)  # type: ignore[arg-type]
+            with RunLimit(self.test_timeout):
+                reports = runtestprotocol(item, log=False, nextitem=item.parent)  # type: ignore[arg-type]
+        except ProbeTimeout as exc:  # fired between pytest's phases, outside any test code
+            return {"event": "probe", "nodeid": item.nodeid, "mode": name, "result": "error",
+                    "detail": f"{exc} (between phases)", "duration": round(time.perf_counter() - started, 4)}
         finally:
             self.current = None
         env_only = self.modes[name] is None

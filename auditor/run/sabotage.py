@@ -210,6 +210,30 @@ class TruncatedStream(BuiltinMode):
         return first_only
 
 
+class HoldLast:
+    """An event rewriter that passes each event on one event late, so the stream's last event is never sent."""
+
+    def __init__(self) -> None:
+        self.held = b""
+
+    def __call__(self, event: bytes) -> bytes:
+        previous, self.held = self.held, event
+        return previous
+
+
+class UnfinishedStream(BuiltinMode):
+    """An SSE stream that ends one event early (``message_stop``, ``[DONE]`` never arrive); the rest unchanged.
+
+    ``truncated-stream`` asks "does the test read the stream at all"; this asks the protocol question: does it
+    notice that the stream did not finish? A test that only counts events or reads the text survives it.
+    """
+
+    name = "unfinished-stream"
+
+    def rewrite_stream(self, request: Request, reply: Reply) -> EventRewriter | None:
+        return HoldLast()
+
+
 class Slow(BuiltinMode):
     """The same answer, ten times later: after each part arrives, wait nine times as long as it took."""
 
@@ -243,13 +267,14 @@ class Reset(BuiltinMode):
 
 
 class StatusFlip(BuiltinMode):
-    """A 4xx answer becomes a 200 success of the API's own shape: proves an error contract is checked."""
+    """A 4xx or 5xx answer becomes a 200 success of the API's own shape: proves an error contract is checked
+    (and that a 5xx the test received was one it asked for)."""
 
     name = "status-flip"
     rewrites_bodies = True
 
     def rewrite(self, request: Request, reply: Reply) -> Reply | None:
-        if not 400 <= reply.status < 500:
+        if not 400 <= reply.status < 600:
             return None
         return json_reply(200, success_body(request) or json_of(reply.body) or {}, reply.headers)
 
@@ -280,6 +305,7 @@ BUILTIN_MODES: dict[str, Callable[[], SabotageMode]] = {
     "echo": Echo,
     "garbage": Garbage,
     "truncated-stream": TruncatedStream,
+    "unfinished-stream": UnfinishedStream,
     "slow": Slow,
     "late": Late,
     "down": Down,

@@ -217,7 +217,10 @@ class _Events:
 
     def flush(self) -> list[bytes]:
         rest, self.buffer = self.buffer, b""
-        return [] if self.ended or not rest.strip() else [item for item in (self._one(rest),) if item]
+        out = [] if self.ended or not rest.strip() else [item for item in (self._one(rest),) if item]
+        if getattr(self.rewriter, "held", b""):  # a rewriter that held the last event back drops it here
+            self.mark({STREAM_END})
+        return out
 
     def _one(self, event: bytes) -> bytes:
         if self.ended:
@@ -227,7 +230,7 @@ class _Events:
             self.ended = True
             self.mark({STREAM_END})
             return b""
-        if changed != event:
+        if changed != event and not hasattr(self.rewriter, "held"):  # a delayed event is not a changed one
             self.mark(_event_changes(event, changed))
         return changed
 

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from auditor.collect.rules.runtime import unasked_5xx
 from auditor.model import STATUS_PRECEDENCE, Audit, Finding, Outcome, TestCase
 
 #: Statuses that mean the test's body executed (``crashed`` and ``hung``: it started and never finished).
@@ -50,6 +51,8 @@ class TestEvidence:
     outcome: Outcome | None
     #: Rules whose finding on this instance a suppression silenced: the verdicts saying the same are excused.
     excused: frozenset[str] = field(default=frozenset())
+    #: The 5xx statuses it received that it did not ask for (see ``unasked_5xx`` in the runtime rules).
+    server_errors: tuple[int, ...] = ()
 
     @property
     def ran(self) -> bool:
@@ -61,7 +64,7 @@ class TestEvidence:
         """The 5xx statuses a *passing* test received (a pass that proves nothing)."""
         if self.status != "passed" or "AUD201" in self.excused:  # AUD201 says it, and was suppressed with a reason
             return ()
-        return tuple(s for s in self.statuses_seen if s >= 500)
+        return self.server_errors
 
     @property
     def flaky(self) -> bool:
@@ -92,7 +95,7 @@ class TestEvidence:
         return self.status == "passed" and not self.weak and self.vacuous is None
 
 
-def vacuous_reason(outcome: Outcome) -> str | None:
+def vacuous_reason(outcome: Outcome, has_checks: bool = True) -> str | None:
     """Why a passing test provably could not have failed, or ``None``.
 
     Proof is either the plugin's count of zero executed assertions (and no ``pytest.raises``),
@@ -105,7 +108,9 @@ def vacuous_reason(outcome: Outcome) -> str | None:
     if judged and not killed and all(p.result == "survived" for p in judged):
         return f"survived every applicable sabotage probe ({', '.join(p.mode for p in judged)})"
     obs = outcome.observation
-    if obs is not None and obs.assertions == 0 and obs.raises_blocks == 0:
+    # Zero checks reached proves nothing could fail only where the body has checks that were skipped (a loop
+    # over nothing, a branch never taken); a body without any is a smoke test that fails by raising (AUD107).
+    if obs is not None and obs.assertions == 0 and obs.raises_blocks == 0 and has_checks:
         return "executed no assertions"
     return None
 
@@ -164,9 +169,10 @@ def collect_evidence(audit: Audit) -> tuple[TestEvidence, ...]:
                 findings=_node_findings(by_case.get(case_id, ()), outcome.node_id),
                 statuses_seen=statuses,
                 observed=outcome.observation is not None,
-                vacuous=_vacuous(outcome, excused.get(outcome.node_id, set())),
+                vacuous=_vacuous(outcome, excused.get(outcome.node_id, set()), case.has_checks if case else True),
                 outcome=outcome,
                 excused=frozenset(excused.get(outcome.node_id, ())),
+                server_errors=unasked_5xx(outcome, case.claims if case else ()),
             )
         )
     for case in audit.cases:
@@ -175,13 +181,13 @@ def collect_evidence(audit: Audit) -> tuple[TestEvidence, ...]:
     return tuple(evidence)
 
 
-def _vacuous(outcome: Outcome, excused: set[str]) -> str | None:
+def _vacuous(outcome: Outcome, excused: set[str], has_checks: bool = True) -> str | None:
     """:func:`vacuous_reason`, without the proof whose finding a suppression silenced (AUD301 probes, AUD202 count)."""
     if "AUD301" in excused:
         outcome = dataclasses.replace(outcome, probes=())
     if "AUD202" in excused:
         outcome = dataclasses.replace(outcome, observation=None)
-    return vacuous_reason(outcome)
+    return vacuous_reason(outcome, has_checks)
 
 
 def _node_findings(findings: tuple[Finding, ...], node_id: str) -> tuple[Finding, ...]:

@@ -89,6 +89,7 @@ _BY_MODE = {
     "slow": PERFORMANCE_UNCHECKED,
     "late": PERFORMANCE_UNCHECKED,
     "truncated-stream": TRUNCATION_UNCHECKED,
+    "unfinished-stream": TRUNCATION_UNCHECKED,
     "echo": ECHO_ACCEPTED,
     "down": CONNECTION_LOSS_ACCEPTED,
     "reset": CONNECTION_LOSS_ACCEPTED,
@@ -100,13 +101,14 @@ _WHAT = {
     ERROR_ANSWER_ACCEPTED.id: "passed while every answer was {modes}",
     SEMANTICS_UNCHECKED.id: "passed while every answer was schema-correct garbage",
     PERFORMANCE_UNCHECKED.id: "passed while every response arrived {modes}: it states no bound time could break",
-    TRUNCATION_UNCHECKED.id: "passed while its event streams were cut after the first event",
+    TRUNCATION_UNCHECKED.id: "passed while its event streams were {modes}",
     ECHO_ACCEPTED.id: "passed while every answer echoed its own prompt",
     FAULT_UNDETECTED.id: "passed with the configured fault {modes} switched on",
     CONNECTION_LOSS_ACCEPTED.id: "passed while the connection was {modes}",
     ERROR_STATUS_UNCHECKED.id: "passed while its 4xx answers were turned into 200 successes",
 }
-_DESCRIBED = {"slow": "10x later", "late": "10 s late", "not-implemented": "501 Not Implemented", "server-error": "500", "empty": "empty",
+_DESCRIBED = {"truncated-stream": "cut after the first event", "unfinished-stream": "missing their last event",
+             "slow": "10x later", "late": "10 s late", "not-implemented": "501 Not Implemented", "server-error": "500", "empty": "empty",
               "down": "refused", "reset": "dropped mid-answer"}
 
 
@@ -163,6 +165,7 @@ def _context(case: TestCase | None, outcome: Outcome) -> str:
 
 def _keys_only(results: Sequence[ProbeResult], case: TestCase | None) -> str | None:
     """Why AUD310 fires: every part the test read while passing probes was a key listing or a length."""
+    # only runs the test passed: a failed run stops at what broke (a missing key reads as a key listing)
     read = {part for r in results if r.result in ("survived", "n/a") for part in r.reads if part != "request"}
     if not read or any(part == "body" or (part.startswith("$") and not part.endswith((".#keys", ".#len")))
                        for part in read):

@@ -83,14 +83,14 @@ def runtime_findings(cases: Sequence[TestCase], suites: Sequence[SuiteResult], c
                 if unread:
                     add(NOTHING_READ, unread, case, outcome.node_id,
                         [f"{x.method} {x.path} -> {x.status}" for x in obs.http][:5])
-                errors = sorted({x.status for x in obs.http if x.status is not None and x.status >= 500
-                                 and not _asked_for(x, claims)})
+                errors = sorted(set(unasked_5xx(outcome, claims)))
                 if errors:
                     named = ", ".join(f"{s} Not Implemented" if s == 501 else str(s) for s in errors)
                     add(PASSED_ON_5XX, f"passed while the server answered {named}", case, outcome.node_id,
                         [f"{x.method} {x.path} -> {x.status}" for x in obs.http if x.status in errors][:5])
                 # `assertions` counts every check reached (auditor.run.checks); -1 means not counted: never a finding
-                if obs.assertions == 0 and obs.raises_blocks == 0:
+                # a body without any check is a smoke test: the static AUD107 speaks for it
+                if obs.assertions == 0 and obs.raises_blocks == 0 and (case is None or case.has_checks):
                     add(NO_ASSERTION_RAN, "passed without reaching a single check", case, outcome.node_id)
             if outcome.status in ("passed", "failed") and category in config.real_infrastructure:
                 live = (any(x.host_class != "in-process" for x in obs.http) or obs.sockets_loopback
@@ -125,6 +125,20 @@ def runtime_findings(cases: Sequence[TestCase], suites: Sequence[SuiteResult], c
 
 #: Claims whose subject is not the answer: reading none of it is their normal case.
 _ANSWER_OPTIONAL = frozenset({"does-not-raise", "existence", "persistence", "request"})
+
+
+def unasked_5xx(outcome: Outcome, claims: Sequence[str]) -> tuple[int, ...]:
+    """The 5xx statuses a test received that it did not ask for (AUD201, the gate's ``fail_on_5xx_pass``).
+
+    Asked for: it read that status and its claim is a status or the path names the code (``/status/500``), or
+    ``status-flip`` turned the 5xx into a 200 and the test failed: it checks the error it got.
+    """
+    obs = outcome.observation
+    if obs is None:
+        return ()
+    if any(p.mode == "status-flip" and p.result == "killed" and "status" in p.touched for p in outcome.probes):
+        return ()
+    return tuple(x.status for x in obs.http if x.status is not None and x.status >= 500 and not _asked_for(x, claims))
 
 
 def _asked_for(exchange: HttpExchange, claims: Sequence[str]) -> bool:
