@@ -193,3 +193,19 @@ def test_a_non_strict_xfail_is_weak_unless_it_expects_failure_only_somewhere(tmp
     """
     found = {(f.test_id.split("::")[-1], f.severity) for f in scan_source(tmp_path, source) if f.rule == "AUD123"}
     assert found == {("test_round_half_up", "medium")}
+
+
+@pytest.mark.parametrize(("name", "doc", "claims"), [
+    # the streams are what is done to the server; the claim is that it still serves
+    ("test_still_healthy_after_a_burst_of_streams", None, {"liveness"}),
+    # a request claim needs a client as its subject
+    ("test_sdk_sends_stream_true", None, {"request"}),
+    ("test_server_sends_no_cors_headers", None, {"content"}),
+    ("test_every_response_carries_a_request_id", None, {"content"}),
+    # completion: the last event, the order, from the name or the docstring
+    ("test_stream_event_order", None, {"streaming", "completion"}),
+    ("test_sse_events_are_parsed", "A well-formed sequence of events ending in message_stop.", {"streaming", "completion"}),
+    ("test_create_order", None, {"content"}),
+])
+def test_claims_separate_the_stimulus_and_the_subject(name: str, doc: str | None, claims: set[str]) -> None:
+    assert static_claims(name, doc) == frozenset(claims)
