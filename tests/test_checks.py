@@ -92,6 +92,13 @@ def test_static_no_assertion_accepts_the_same_checks() -> None:
      {1: "branch", 5: "call"}),
     ("try:\n    f()\nexcept ValueError as e:\n    pytest.fail(str(e))\n", {1: "branch", 4: "call"}),
     ("with pytest.warns(UserWarning):\n    f()\n", {1: "call"}),
+    # an explicit two-way decision with a check on one side is itself a check
+    ("if r.status_code == 426:\n    pass\nelse:\n    assert r.status_code == 400\n", {1: "branch", 4: "assert"}),
+    ("if bad:\n    with pytest.raises(ValueError):\n        f()\nelse:\n    f()\n", {1: "branch"}),
+    # a trap handed over is armed: its never firing is the check; one never handed over checks nothing
+    ("def test_x(mp):\n    def fail(self):\n        pytest.fail('loaded')\n    mp.setattr(C, 'load', fail)\n",
+     {3: "call", 4: "call"}),
+    ("def test_x():\n    def fail(self):\n        pytest.fail('loaded')\n    run()\n", {3: "call"}),
     # a hand-written pytest.raises is reached at the call it guards
     ("try:\n    get(url)\n    pytest.fail('no timeout')\nexcept Timeout:\n    pass\n", {2: "branch", 3: "call"}),
     ("with pytest.raises(ValueError):\n    f()\n", {}),  # counted by the recorder's patch, apart

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from auditor.collect import packages
 from auditor.config import DEFAULT_PROBE_MODES, AuditConfig, SuiteConfig
 from auditor.exceptions import ConfigError, RunError
 from auditor.model import Audit, Outcome, SuiteResult
@@ -28,8 +28,7 @@ CLIENT_ERROR_MODES = frozenset({"status-flip"})
 #: Built-in modes whose verdicts machine load cannot change (see the module docstring): answered without the
 #: server, or ``slow``. Timing-sensitive suites run them alongside other sessions.
 LOAD_ROBUST_MODES = frozenset({"not-implemented", "server-error", "empty", "slow", "late", "down"})
-#: Client libraries the interceptor sees, as :attr:`HttpExchange.client` names them.
-CLIENT_LIBRARIES = frozenset({"httpx", "httpx2", "requests"})
+
 
 #: Estimated test time (last run's durations x modes) below which a suite's probe is not split into shards.
 MIN_SHARD_SECONDS = 20.0
@@ -134,11 +133,8 @@ def _probeable(outcome: Outcome, all_tests: bool) -> bool:
 
 
 def own_clients(config: AuditConfig) -> frozenset[str]:
-    """The client libraries that are the code under test: found at the root or under src/, or configured."""
-    root = Path(config.root)
-    found = {name for name in CLIENT_LIBRARIES
-             if (root / name / "__init__.py").is_file() or (root / "src" / name / "__init__.py").is_file()}
-    return frozenset(found | set(config.own_packages))
+    """The client libraries that are the code under test (see :mod:`auditor.collect.packages`)."""
+    return packages.own_clients(config.root, config.own_packages)
 
 
 def own_client(outcome: Outcome, own: frozenset[str]) -> str | None:

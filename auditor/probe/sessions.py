@@ -196,7 +196,7 @@ def apply(audit: Audit, results: Sequence[SessionResult], config: AuditConfig) -
         suites.append(dataclasses.replace(suite, outcomes=tuple(outcomes)))
     # a 5xx the test was proven to check (status-flip killed it) was asked for: its AUD201 goes
     asked = {o.node_id for s in suites for o in s.outcomes
-             if not unasked_5xx(o, cases[o.case_id].claims if o.case_id in cases else ())}
+             if not unasked_5xx(o, cases[o.case_id].claims if o.case_id in cases else (), own)}
     findings = tuple(f for f in audit.findings if f.origin != "probe" and not (f.rule == "AUD201" and f.test_id in asked))
     findings += probe_findings(audit.cases, suites, config)
     environment = dict(audit.environment)

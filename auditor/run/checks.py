@@ -35,6 +35,9 @@ def check_lines(tree: ast.AST) -> dict[int, str]:
     A multi-line statement is known by its first line, where it starts executing.
     """
     found: dict[int, str] = {}
+    for function in ast.walk(tree):
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found.update(_armed_traps(function))
     for node in ast.walk(tree):
         kind = _kind(node)
         if kind is not None:
@@ -53,7 +56,9 @@ def _kind(node: ast.AST) -> str | None:
     if isinstance(node, (ast.With, ast.AsyncWith)):
         return "call" if any(_is_check(item.context_expr) for item in node.items) else None
     if isinstance(node, ast.If):
-        return "branch" if _fails(node.body) or _fails(node.orelse) else None
+        # an explicit two-way decision with checks on a side: "426 is fine, else assert it is a 400"
+        two_way = bool(node.orelse) and (_holds_check(node.body) or _holds_check(node.orelse))
+        return "branch" if _fails(node.body) or _fails(node.orelse) or two_way else None
     if isinstance(node, _LOOPS):
         return "branch" if _fails(node.orelse) else None
     if isinstance(node, _TRY):
@@ -96,3 +101,28 @@ def _fails(statements: list[ast.stmt]) -> bool:
         if isinstance(statement, ast.Assert) and isinstance(statement.test, ast.Constant) and not statement.test.value:
             return True
     return False
+
+
+def _holds_check(statements: list[ast.stmt]) -> bool:
+    """Whether ``statements`` hold a check of any kind (``pytest.raises`` included), however deep."""
+    for statement in statements:
+        for node in ast.walk(statement):
+            if isinstance(node, (ast.Assert, ast.Raise)) or _is_check(node) or _name(node) in ("raises", "fail"):
+                return True
+    return False
+
+
+def _armed_traps(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[int, str]:
+    """Lines where a test hands over a function of its own that fails when called (a trap: "the parent must
+    not load the app", ``monkeypatch.setattr(Config, "load_app", fail)``): arming it is the check, and a
+    passing run is one where it never fired. A trap defined and never handed over checks nothing."""
+    traps = {node.name for node in function.body
+             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _fails(node.body)}
+    if not traps:
+        return {}
+    armed: dict[int, str] = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call) and any(isinstance(arg, ast.Name) and arg.id in traps
+                                              for arg in [*node.args, *(k.value for k in node.keywords)]):
+            armed.setdefault(node.lineno, "call")
+    return armed

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from auditor.collect.packages import own_clients
 from auditor.collect.rules.runtime import unasked_5xx
 from auditor.model import STATUS_PRECEDENCE, Audit, Finding, Outcome, TestCase
 
@@ -148,6 +149,7 @@ def collect_evidence(audit: Audit) -> tuple[TestEvidence, ...]:
         for outcome in suite.outcomes:
             suite_category[outcome.node_id] = suite.category
     by_case = findings_by_case(audit.findings)
+    own = own_clients(audit.root)  # what a run found at the root; configured extras are not in the audit
     excused: dict[str, set[str]] = defaultdict(set)
     for silenced in audit.suppressed:
         excused[silenced.test_id or ""].add(silenced.rule)
@@ -172,7 +174,7 @@ def collect_evidence(audit: Audit) -> tuple[TestEvidence, ...]:
                 vacuous=_vacuous(outcome, excused.get(outcome.node_id, set()), case.has_checks if case else True),
                 outcome=outcome,
                 excused=frozenset(excused.get(outcome.node_id, ())),
-                server_errors=unasked_5xx(outcome, case.claims if case else ()),
+                server_errors=unasked_5xx(outcome, case.claims if case else (), own),
             )
         )
     for case in audit.cases:

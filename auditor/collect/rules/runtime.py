@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from auditor.collect.packages import own_clients
 from auditor.collect.rules.registry import RuleInfo, finding, is_enabled, lookup, register
 from auditor.config import AuditConfig
 from auditor.model import Finding, HttpExchange, Observation, Outcome, SuiteResult, TestCase
@@ -63,6 +64,7 @@ UNEXPLAINED_FLOOR = 30.0
 def runtime_findings(cases: Sequence[TestCase], suites: Sequence[SuiteResult], config: AuditConfig) -> tuple[Finding, ...]:
     """Findings from every observed outcome."""
     by_id = {case.id: case for case in cases}
+    own = own_clients(config.root, config.own_packages)
     found: list[Finding] = []
 
     def add(info: RuleInfo, message: str, case: TestCase | None, node_id: str, evidence: Sequence[str] = ()) -> None:
@@ -83,7 +85,7 @@ def runtime_findings(cases: Sequence[TestCase], suites: Sequence[SuiteResult], c
                 if unread:
                     add(NOTHING_READ, unread, case, outcome.node_id,
                         [f"{x.method} {x.path} -> {x.status}" for x in obs.http][:5])
-                errors = sorted(set(unasked_5xx(outcome, claims)))
+                errors = sorted(set(unasked_5xx(outcome, claims, own)))
                 if errors:
                     named = ", ".join(f"{s} Not Implemented" if s == 501 else str(s) for s in errors)
                     add(PASSED_ON_5XX, f"passed while the server answered {named}", case, outcome.node_id,
@@ -127,25 +129,29 @@ def runtime_findings(cases: Sequence[TestCase], suites: Sequence[SuiteResult], c
 _ANSWER_OPTIONAL = frozenset({"does-not-raise", "existence", "persistence", "request"})
 
 
-def unasked_5xx(outcome: Outcome, claims: Sequence[str]) -> tuple[int, ...]:
-    """The 5xx statuses a test received that it did not ask for (AUD201, the gate's ``fail_on_5xx_pass``).
+def unasked_5xx(outcome: Outcome, claims: Sequence[str], own: frozenset[str] = frozenset()) -> tuple[int, ...]:
+    """The 5xx statuses a test looked at and did not ask for (AUD201, the gate's ``fail_on_5xx_pass``).
 
-    Asked for: it read that status and its claim is a status or the path names the code (``/status/500``), or
-    ``status-flip`` turned the 5xx into a 200 and the test failed: it checks the error it got.
+    Looked at: it read something of that answer (an audit from before read tracking: any 5xx counts); a 5xx
+    it never read is no check of its accepting failure (AUD207 speaks of unread answers). Asked for: it read
+    the status and its claim is a status, or the path names the code (``/status/500``), or the client is the
+    project's own library (its suite's server is a fixture); or ``status-flip`` turned the 5xx into a 200 and
+    the test failed: it checks the error it got. ``own``: see :mod:`auditor.collect.packages`.
     """
     obs = outcome.observation
     if obs is None:
         return ()
     if any(p.mode == "status-flip" and p.result == "killed" and "status" in p.touched for p in outcome.probes):
         return ()
-    return tuple(x.status for x in obs.http if x.status is not None and x.status >= 500 and not _asked_for(x, claims))
+    return tuple(x.status for x in obs.http if x.status is not None and x.status >= 500
+                 and (x.reads or not obs.reads_tracked) and not _asked_for(x, claims, own))
 
 
-def _asked_for(exchange: HttpExchange, claims: Sequence[str]) -> bool:
-    """A 5xx the test read the status of and asked for: its claim is a status, or it requested that very code."""
+def _asked_for(exchange: HttpExchange, claims: Sequence[str], own: frozenset[str]) -> bool:
+    """A 5xx the test read the status of and asked for (see :func:`unasked_5xx`)."""
     if "status" not in exchange.reads or exchange.status is None:
         return False
-    return "status" in claims or str(exchange.status) in exchange.path
+    return "status" in claims or str(exchange.status) in exchange.path or exchange.client in own
 
 
 def _nothing_read(obs: Observation, claims: Sequence[str]) -> str | None:
