@@ -152,8 +152,9 @@ def set_expected(statuses: dict[tuple[str, str], int]) -> None:
     _expected = dict(statuses)
 
 
-def touched() -> tuple[set[str], set[str]]:
-    """(subjects a sabotage changed among what the test read, everything it read) over the recording so far."""
+def touched(clock: bool = False) -> tuple[set[str], set[str]]:
+    """(subjects a sabotage changed among what the test read, everything it read) over the recording so far;
+    ``clock``: the test measured time, so a delay changed something it read."""
     with _lock:
         pending = list(_recording or ())
     subjects: set[str] = set()
@@ -161,7 +162,7 @@ def touched() -> tuple[set[str], set[str]]:
     for item in pending:
         seen |= item.reads
         if item.changed:
-            subjects |= touched_subjects(item.reads, item.changed)
+            subjects |= touched_subjects(item.reads | ({reads.TIME} if clock else set()), item.changed)
     return subjects, seen
 
 
@@ -275,9 +276,8 @@ def _library(name: str) -> _Library | None:
 
 
 def _sabotage_target(pending: _Pending | None, method: str, path: str) -> _Pending:
-    """The exchange a sabotage notes its changes on (a loose one when nothing records), and its real status."""
-    target = pending or _Pending(method=method, host_class="", host="", path=path, client="", started=0.0)
-    return target
+    """The exchange a sabotage notes its changes on (a loose one when nothing records)."""
+    return pending or _Pending(method=method, host_class="", host="", path=path, client="", started=0.0)
 
 
 def _finish(pending: _Pending | None, response: Any, request: Any) -> None:

@@ -25,7 +25,7 @@ from _pytest.runner import runtestprotocol
 
 from auditor.run import intercept
 from auditor.run.alarm import ProbeTimeout, RunLimit
-from auditor.run.reads import set_project_root, track_json_paths
+from auditor.run.reads import clock_read, set_project_root, track_json_paths, watch_clock
 from auditor.run.touched import describe
 from auditor.run.sabotage import SabotageMode, get_mode
 
@@ -127,12 +127,15 @@ class ProbeHooks:
             return
         intercept.start_recording()
         intercept.set_sabotage(mode)
+        delays = mode.delay > 0 or mode.stretch > 1
+        watch_clock(delays)
         try:
             yield
         finally:
             self.changed = intercept.sabotaged()
             intercept.set_sabotage(None)
-            self.touched, self.read = intercept.touched()
+            watch_clock(False)
+            self.touched, self.read = intercept.touched(clock=delays and clock_read())
             intercept.stop_recording()
 
     @pytest.hookimpl(tryfirst=True)

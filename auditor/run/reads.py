@@ -34,10 +34,12 @@ __all__ = [
     "TIME",
     "TrackedDict",
     "TrackedList",
+    "clock_read",
     "set_project_root",
     "track_json_paths",
     "track_request",
     "track_response",
+    "watch_clock",
 ]
 
 STATUS = "status"
@@ -359,3 +361,38 @@ def track_request(request: Any, reads: set[str]) -> None:
         request.__class__ = tracked
     except (TypeError, AttributeError):
         pass
+
+
+# ---------------------------------------------------------------------------------------------- clocks
+#: Whether the project's own code read a clock while :func:`watch_clock` was on.
+_clock: list[bool] = [False]
+_CLOCKS = ("perf_counter", "perf_counter_ns", "monotonic", "monotonic_ns", "time", "time_ns")
+_clock_originals: dict[str, Any] = {}
+
+
+def watch_clock(enabled: bool) -> None:
+    """Note whether the test (or its project's code) reads a clock: a late answer changes nothing for a test
+    that measures no time (one that checks the server's own timing header, say). On only while a probe
+    delays answers; ``from time import perf_counter`` bound before it goes unseen."""
+    import time as clock
+
+    if enabled and not _clock_originals:
+        _clock[0] = False
+        for name in _CLOCKS:
+            original = _clock_originals[name] = getattr(clock, name)
+
+            def read(_original: Any = original) -> Any:
+                if not _clock[0] and _projects_own():
+                    _clock[0] = True
+                return _original()
+
+            setattr(clock, name, read)
+    elif not enabled and _clock_originals:
+        for name, original in _clock_originals.items():
+            setattr(clock, name, original)
+        _clock_originals.clear()
+
+
+def clock_read() -> bool:
+    """Whether a clock was read by the project's own code since :func:`watch_clock` was turned on."""
+    return _clock[0]
