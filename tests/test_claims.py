@@ -206,6 +206,7 @@ def test_a_non_strict_xfail_is_weak_unless_it_expects_failure_only_somewhere(tmp
     ("test_stream_event_order", None, {"streaming", "completion"}),
     ("test_sse_events_are_parsed", "A well-formed sequence of events ending in message_stop.", {"streaming", "completion"}),
     ("test_create_order", None, {"content"}),
+    ("test_messages_unmatched_stop_sequence_ends_the_turn", None, {"content"}),
 ])
 def test_claims_separate_the_stimulus_and_the_subject(name: str, doc: str | None, claims: set[str]) -> None:
     assert static_claims(name, doc) == frozenset(claims)

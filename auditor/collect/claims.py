@@ -80,9 +80,9 @@ _NAME_PHRASES: dict[str, tuple[tuple[str, ...], ...]] = {
     "shape": (("shape",), ("schema",), ("fields",), ("keys",), ("structure",)),
     "streaming": (("stream",), ("streams",), ("streaming",), ("sse",), ("event", "order"), ("events",),
                   ("chunks",), ("done", "sentinel")),
-    "completion": (("ends",), ("ending",), ("finishes",), ("finished",), ("done",), ("sentinel",), ("event", "order"),
-                   ("in", "order"),
-                   ("message", "stop"), ("sequence",), ("then", "done")),
+    # "ends the turn" is a stop reason, "stop_sequence" a parameter: only phrases about the stream's end
+    "completion": (("ends", "with"), ("ends", "in"), ("ending", "in"), ("finishes",), ("done",), ("sentinel",),
+                   ("event", "order"), ("in", "order"), ("message", "stop")),
     "persistence": (("persist",), ("persists",), ("persisted",), ("restart",), ("restarts",), ("written",),
                     ("saved",), ("stored",), ("cache", "file"), ("on", "disk"), ("across", "turns")),
     "request": (("sends",), ("sent",), ("request", "body"), ("carries",), ("called", "with"), ("builds",)),
