@@ -29,40 +29,8 @@ reruns = 0
 test_timeout = 4
 '''
 
-CONFTEST = '''
-import http.server
-import json
-import threading
-
-import pytest
-
-SEEN = threading.Event()
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        SEEN.set()
-        status = int(self.path.rsplit("/", 1)[1]) if self.path.startswith("/status/") else (
-            200 if self.path == "/ok" else 404)
-        body = json.dumps({"path": self.path, "answer": "Paris."}).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="session")
-def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    httpd.server_close()
-'''
+#: A real stdlib server: /ok answers 200, /status/N answers N, anything else 404; the JSON body names the path.
+CONFTEST = (Path(__file__).parent / "fixtures" / "checks_project" / "tests" / "conftest.py").read_text(encoding="utf-8")
 
 TESTS = '''
 import threading
@@ -70,21 +38,19 @@ import threading
 import httpx
 import requests
 
-from conftest import SEEN
-
 
 def test_ok_status(server):
     assert httpx.get(server + "/ok").status_code == 200
 
 
-def test_answer_is_paris(server):
+def test_answer_names_the_path(server):
     r = httpx.get(server + "/ok")
     assert r.status_code == 200
-    assert r.json()["answer"] == "Paris."
+    assert r.json()["path"] == "/ok"
 
 
 def test_answer_is_reported(server):
-    assert "answer" in requests.get(server + "/ok", timeout=10).json()
+    assert "path" in requests.get(server + "/ok", timeout=10).json()
 
 
 def test_upstream_500_is_relayed_as_an_error(server):
@@ -103,10 +69,15 @@ def test_fetch_does_not_raise_much(server):
         pass
 
 
-def test_server_sees_the_request(server):
-    SEEN.clear()
-    threading.Thread(target=lambda: httpx.get(server + "/ok"), daemon=True).start()
-    SEEN.wait()  # no timeout: under a mode that never reaches the server this waits forever
+def test_a_worker_gets_its_answer(server):
+    answered = threading.Event()
+
+    def fetch():
+        if httpx.get(server + "/ok").status_code == 200:
+            answered.set()
+
+    threading.Thread(target=fetch, daemon=True).start()
+    answered.wait()  # no timeout: under a mode that never answers 200 this waits forever
 '''
 
 
@@ -136,7 +107,7 @@ def test_every_test_passes_unsabotaged_and_records_what_it_read(audited: Audit) 
     outcomes = {o.node_id.rsplit("::", 1)[1]: o for s in audited.suites for o in s.outcomes}
     assert {o.status for o in outcomes.values()} == {"passed"}
     assert outcomes["test_ok_status"].observation.http[0].reads == ("status",)
-    assert outcomes["test_answer_is_paris"].observation.http[0].reads == ("body", "status")
+    assert outcomes["test_answer_names_the_path"].observation.http[0].reads == ("body", "status")
 
 
 def test_a_mode_that_changed_nothing_read_is_not_applicable(audited: Audit) -> None:
@@ -148,10 +119,10 @@ def test_a_mode_that_changed_nothing_read_is_not_applicable(audited: Audit) -> N
 
 
 def test_a_content_test_is_proven_by_the_modes_that_break_content(audited: Audit) -> None:
-    probes = _probes(audited, "test_answer_is_paris")
+    probes = _probes(audited, "test_answer_names_the_path")
     assert (probes["not-implemented"].result, probes["empty"].result) == ("killed", "killed")
     assert not probes["down"].claimed  # a refused connection proves nothing about the answer
-    assert not _rules(audited, "test_answer_is_paris")
+    assert not _rules(audited, "test_answer_names_the_path")
 
 
 def test_reading_only_keys_is_found_under_probes(audited: Audit) -> None:
@@ -176,6 +147,6 @@ def test_only_a_test_no_applicable_mode_could_fail_is_proven_vacuous(audited: Au
 
 
 def test_a_test_that_hangs_under_sabotage_is_stopped_at_test_timeout(audited: Audit) -> None:
-    probe = _probes(audited, "test_server_sees_the_request")["not-implemented"]
+    probe = _probes(audited, "test_a_worker_gets_its_answer")["not-implemented"]
     assert probe.result == "killed"
     assert "test_timeout" in (probe.detail or "")
