@@ -6,6 +6,7 @@ no mocks); the deliberately misbehaving tests live only there.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -197,29 +199,14 @@ def test_the_failing_assertion_is_in_the_html(failing) -> None:
 def test_a_signal_stops_every_process_and_leaves_a_true_partial_audit(tmp_path: Path, command: str, sent: int,
                                                                       code: int) -> None:
     root = _copy("interrupt_project", tmp_path)
-    pids_file = tmp_path / "pids.json"
-    auditor = subprocess.Popen([sys.executable, "-m", "auditor", command, "--root", str(root)], cwd=REPO,
-                               env=_environment(INTERRUPT_FIXTURE_PIDS=str(pids_file)), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not pids_file.exists() and auditor.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert pids_file.exists(), auditor.communicate()
-        started = [psutil.Process(pid) for pid in json.loads(pids_file.read_text()).values()]
-        started += psutil.Process(auditor.pid).children(recursive=True)
+    with _auditor_at_work(command, root, tmp_path / "pids.json") as (auditor, started):
         stopped_at = time.monotonic()
         auditor.send_signal(sent)
         out, err = auditor.communicate(timeout=30)
         took = time.monotonic() - stopped_at
-    finally:
-        if auditor.poll() is None:
-            os.killpg(auditor.pid, signal.SIGKILL)
-            auditor.wait()
     assert auditor.returncode == code, err
     assert took < 10
-    _wait_gone(started)
-    assert [p.pid for p in started if _running(p)] == []  # the one that left pytest's process group included
+    _assert_all_gone(started)  # the one that left pytest's process group included
 
     audit = read_audit(root / "reports" / "audit.json")
     name = signal.Signals(sent).name
@@ -240,8 +227,25 @@ def test_a_signal_stops_every_process_and_leaves_a_true_partial_audit(tmp_path: 
 
 def test_a_signal_during_the_probe_stops_it_and_keeps_the_run(tmp_path: Path) -> None:
     root = _copy("interrupt_probe_project", tmp_path)
-    pids_file = tmp_path / "pids.json"
-    auditor = subprocess.Popen([sys.executable, "-m", "auditor", "audit", "--root", str(root)], cwd=REPO,
+    with _auditor_at_work("audit", root, tmp_path / "pids.json") as (auditor, started):
+        auditor.send_signal(signal.SIGTERM)
+        _, err = auditor.communicate(timeout=30)
+    assert auditor.returncode == 143, err
+    _assert_all_gone(started)
+    audit = read_audit(root / "reports" / "audit.json")
+    assert audit.interrupted == "SIGTERM during probe"
+    (outcome,) = [o for s in audit.suites for o in s.outcomes]
+    assert outcome.status == "passed"  # the run finished before the probe: its results stand
+    assert [(p.mode, p.result) for p in outcome.probes] == [("not-implemented", "error")]
+    assert "stopped by SIGTERM" in outcome.probes[0].detail
+
+
+@contextlib.contextmanager
+def _auditor_at_work(command: str, root: Path, pids_file: Path) -> Iterator[tuple[subprocess.Popen[str],
+                                                                                    list[psutil.Process]]]:
+    """``auditor COMMAND`` on ``root``, once its fixture wrote the pids of what it started (in ``pids_file``):
+    (the process, every process it and its tests started). Killed as a group on the way out if still alive."""
+    auditor = subprocess.Popen([sys.executable, "-m", "auditor", command, "--root", str(root)], cwd=REPO,
                                env=_environment(INTERRUPT_FIXTURE_PIDS=str(pids_file)), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
@@ -251,29 +255,20 @@ def test_a_signal_during_the_probe_stops_it_and_keeps_the_run(tmp_path: Path) ->
         assert pids_file.exists(), auditor.communicate()
         started = [psutil.Process(pid) for pid in json.loads(pids_file.read_text()).values()]
         started += psutil.Process(auditor.pid).children(recursive=True)
-        auditor.send_signal(signal.SIGTERM)
-        _, err = auditor.communicate(timeout=30)
+        yield auditor, started
     finally:
         if auditor.poll() is None:
             os.killpg(auditor.pid, signal.SIGKILL)
             auditor.wait()
-    assert auditor.returncode == 143, err
-    _wait_gone(started)
-    assert [p.pid for p in started if _running(p)] == []
-    audit = read_audit(root / "reports" / "audit.json")
-    assert audit.interrupted == "SIGTERM during probe"
-    (outcome,) = [o for s in audit.suites for o in s.outcomes]
-    assert outcome.status == "passed"  # the run finished before the probe: its results stand
-    assert [(p.mode, p.result) for p in outcome.probes] == [("not-implemented", "error")]
-    assert "stopped by SIGTERM" in outcome.probes[0].detail
 
 
-def _wait_gone(processes: list[psutil.Process], seconds: float = 5.0) -> None:
+def _assert_all_gone(processes: list[psutil.Process], seconds: float = 5.0) -> None:
     # SIGKILL is sent before the auditor exits, but on a loaded machine the kernel may take a moment to finish
     # tearing a killed process down: wait for that (bounded), then the assertion that none is left is exact.
     deadline = time.monotonic() + seconds
     while any(_running(p) for p in processes) and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert [p.pid for p in processes if _running(p)] == []
 
 
 def _running(process: psutil.Process) -> bool:

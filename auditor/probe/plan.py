@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from auditor.collect import packages
+from auditor.collect.packages import own_clients
 from auditor.config import DEFAULT_PROBE_MODES, AuditConfig, SuiteConfig
 from auditor.exceptions import ConfigError, RunError
 from auditor.model import Audit, Outcome, SuiteResult
@@ -84,7 +84,7 @@ def plan(config: AuditConfig, audit: Audit, *, modes: Sequence[str] = (), all_te
         if only and result.name not in only:
             continue
         suite = _suite_config(config, result)
-        own = own_clients(config)
+        own = own_clients(config.root, config.own_packages)
         candidates = [o for o in result.outcomes if _probeable(o, all_tests) and not own_client(o, own)]
         shared: dict[str, list[str]] = defaultdict(list)
         by_env: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
@@ -130,11 +130,6 @@ def _probeable(outcome: Outcome, all_tests: bool) -> bool:
     if outcome.status != "passed":
         return False
     return all_tests or bool(outcome.observation and outcome.observation.http)
-
-
-def own_clients(config: AuditConfig) -> frozenset[str]:
-    """The client libraries that are the code under test (see :mod:`auditor.collect.packages`)."""
-    return packages.own_clients(config.root, config.own_packages)
 
 
 def own_client(outcome: Outcome, own: frozenset[str]) -> str | None:

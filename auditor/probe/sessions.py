@@ -31,11 +31,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from auditor.collect.packages import own_clients
 from auditor.config import AuditConfig
 from auditor.exceptions import ConfigError
 from auditor.model import Audit, ProbeResult
 from auditor.probe.judge import judge
-from auditor.probe.plan import TIMING_CATEGORIES, Report, Session, own_client, own_clients, plan
+from auditor.probe.plan import TIMING_CATEGORIES, Report, Session, own_client, plan
 from auditor.run import processes
 from auditor.run.runner import read_stream
 
@@ -171,7 +172,7 @@ def apply(audit: Audit, results: Sequence[SessionResult], config: AuditConfig) -
     from auditor.collect.rules.runtime import unasked_5xx
 
     cases = {case.id: case for case in audit.cases}
-    own = own_clients(config)
+    own = own_clients(config.root, config.own_packages)
     probed_modes = tuple(dict.fromkeys([*audit.probe_modes, *(m for r in results for m in r.session.modes)]))
     verdicts: dict[str, list[ProbeResult]] = defaultdict(list)
     rerun: dict[str, set[str]] = defaultdict(set)

@@ -27,9 +27,9 @@ from urllib.parse import urlsplit
 
 from auditor.model import HttpExchange
 from auditor.run import reads
-from auditor.run.touched import subjects_touched as touched_subjects
 from auditor.run.sabotage import SPARE_HEADER
 from auditor.run.sabotage_http import asabotage_httpx, sabotage_httpx, sabotage_requests
+from auditor.run.touched import subjects_touched as touched_subjects
 
 __all__ = [
     "get_sabotage",
@@ -280,10 +280,8 @@ def _sabotage_target(pending: _Pending | None, method: str, path: str) -> _Pendi
     return pending or _Pending(method=method, host_class="", host="", path=path, client="", started=0.0)
 
 
-def _finish(pending: _Pending | None, response: Any, request: Any) -> None:
+def _finish(pending: _Pending, response: Any, request: Any) -> None:
     """Note the response's status, and from now on what the test reads of it and of its request."""
-    if pending is None:
-        return
     pending.status = response.status_code
     pending.stream = "text/event-stream" in response.headers.get("content-type", "")
     reads.track_response(response, pending.reads)

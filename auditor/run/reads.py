@@ -107,6 +107,7 @@ def _not_pytests_repr() -> bool:
     frame = sys._getframe(2)
     return not frame.f_globals.get("__name__", "").startswith(_REPRESENTERS)
 
+
 def child_path(path: str, key: Any) -> str:
     return f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
 
@@ -119,37 +120,77 @@ def _wrap(value: Any, path: str, reads: set[str]) -> Any:
     return value
 
 
-class TrackedDict(dict):
-    """A JSON object that notes which of its parts are read (see the module docstring)."""
+class _Proxy:
+    """What a tracked JSON object and array share: their path, the read set, whole reads, plain copies."""
 
-    def __init__(self, data: dict, path: str, reads: set[str]) -> None:
-        super().__init__(data)
+    #: The plain type the proxy stands for (``dict`` or ``list``): its methods do the actual work.
+    _plain: type
+    _auditor_path: str
+    _auditor_reads: set[str]
+
+    def __init__(self, data: Any, path: str, reads: set[str]) -> None:
+        self._plain.__init__(self, data)
         self._auditor_path, self._auditor_reads = path, reads
 
     def _note(self, part: str) -> None:
         self._auditor_reads.add(part)
 
-    def _get(self, key: Any) -> Any:
-        value = dict.__getitem__(self, key)
-        if isinstance(value, (TrackedDict, TrackedList)):  # reached before: reads inside it are its own
+    def _whole(self) -> None:
+        self._note(self._auditor_path)
+
+    def _child(self, key: Any, position: Any) -> Any:
+        """The value at ``key``, wrapped once and kept wrapped (identity holds); a leaf is noted as read."""
+        value = self._plain.__getitem__(self, key)
+        if isinstance(value, _Proxy):  # reached before: reads inside it are its own
             return value
-        wrapped = _wrap(value, child_path(self._auditor_path, key), self._auditor_reads)
+        path = child_path(self._auditor_path, position)
+        wrapped = _wrap(value, path, self._auditor_reads)
         if wrapped is not value:
-            dict.__setitem__(self, key, wrapped)  # the same proxy next time: identity holds
+            self._plain.__setitem__(self, key, wrapped)
         else:
-            self._note(child_path(self._auditor_path, key))
+            self._note(path)
         return wrapped
+
+    def __eq__(self, other: object) -> bool:
+        self._whole()
+        return self._plain.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        self._whole()
+        return self._plain.__ne__(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        if _not_pytests_repr():
+            self._whole()
+        return self._plain.__repr__(self)
+
+    def copy(self) -> Any:
+        self._whole()
+        return self._plain.copy(self)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # copies and pickles are plain values: the proxy's bookkeeping must not travel
+        self._whole()
+        return self._plain, (self._plain.copy(self),)
+
+
+class TrackedDict(_Proxy, dict):
+    """A JSON object that notes which of its parts are read (see the module docstring)."""
+
+    _plain = dict
 
     def __getitem__(self, key: Any) -> Any:
         try:
-            return self._get(key)
+            return self._child(key, key)
         except KeyError:
             self._note(f"{self._auditor_path}.#keys")
             raise
 
     def get(self, key: Any, default: Any = None) -> Any:
         if dict.__contains__(self, key):
-            return self._get(key)
+            return self._child(key, key)
         self._note(f"{self._auditor_path}.#keys")
         return default
 
@@ -170,65 +211,24 @@ class TrackedDict(dict):
         return dict.__len__(self)
 
     def values(self) -> Any:
-        return [self._get(key) for key in list(dict.keys(self))]
+        return [self._child(key, key) for key in list(dict.keys(self))]
 
     def items(self) -> Any:
         self._note(f"{self._auditor_path}.#keys")
-        return [(key, self._get(key)) for key in list(dict.keys(self))]
-
-    def _whole(self) -> None:
-        self._note(self._auditor_path)
-
-    def __eq__(self, other: object) -> bool:
-        self._whole()
-        return dict.__eq__(self, other)
-
-    def __ne__(self, other: object) -> bool:
-        self._whole()
-        return dict.__ne__(self, other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        if _not_pytests_repr():
-            self._whole()
-        return dict.__repr__(self)
-
-    def copy(self) -> dict:
-        self._whole()
-        return dict(dict.items(self))
-
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        # copies and pickles are plain dicts: the proxy's bookkeeping must not travel
-        self._whole()
-        return dict, (dict(dict.items(self)),)
+        return [(key, self._child(key, key)) for key in list(dict.keys(self))]
 
 
-class TrackedList(list):
+class TrackedList(_Proxy, list):
     """A JSON array that notes which of its parts are read (see the module docstring)."""
 
-    def __init__(self, data: list, path: str, reads: set[str]) -> None:
-        super().__init__(data)
-        self._auditor_path, self._auditor_reads = path, reads
-
-    def _note(self, part: str) -> None:
-        self._auditor_reads.add(part)
+    _plain = list
 
     def _at(self, index: int) -> Any:
-        value = list.__getitem__(self, index)
-        if isinstance(value, (TrackedDict, TrackedList)):
-            return value
-        position = index if index >= 0 else index + list.__len__(self)
-        wrapped = _wrap(value, child_path(self._auditor_path, position), self._auditor_reads)
-        if wrapped is not value:
-            list.__setitem__(self, index, wrapped)
-        else:
-            self._note(child_path(self._auditor_path, position))
-        return wrapped
+        return self._child(index, index if index >= 0 else index + list.__len__(self))
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
-            self._note(self._auditor_path)
+            self._whole()
             return list.__getitem__(self, index)
         try:
             return self._at(index)
@@ -246,26 +246,8 @@ class TrackedList(list):
         return list.__len__(self)
 
     def __contains__(self, item: object) -> bool:
-        self._note(self._auditor_path)
+        self._whole()
         return list.__contains__(self, item)
-
-    def _whole(self) -> None:
-        self._note(self._auditor_path)
-
-    def __eq__(self, other: object) -> bool:
-        self._whole()
-        return list.__eq__(self, other)
-
-    def __ne__(self, other: object) -> bool:
-        self._whole()
-        return list.__ne__(self, other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        if _not_pytests_repr():
-            self._whole()
-        return list.__repr__(self)
 
     def index(self, *args: Any) -> int:
         self._whole()
@@ -275,49 +257,60 @@ class TrackedList(list):
         self._whole()
         return list.count(self, item)
 
-    def copy(self) -> list:
-        self._whole()
-        return list(list.__iter__(self))
-
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        self._whole()
-        return list, (list(list.__iter__(self)),)
-
 
 # ---------------------------------------------------------------------------------------------- responses
+#: Every response attribute that reads something; any other lookup returns before looking at the caller.
+_RESPONSE_PARTS = _STATUS_NAMES | _BODY_NAMES | {"headers", "json", "request"}
+
+#: Tracked subclasses (of responses and requests), by the class they extend.
 _tracked_classes: dict[type, type] = {}
 
 
-def _tracked_class(base: type) -> type:
+def _tracking(obj: Any, reads: set[str], on_read: Any) -> None:
+    """Switch ``obj`` to a subclass of its class whose lookups call ``on_read(name, value, reads)``; the
+    subclass is made once per class. A class that cannot be extended leaves its reads unnoted."""
+    base = type(obj)
+    if base in _tracked_classes.values():  # tracked already: only the read set is new
+        obj.__dict__["_auditor_reads"] = reads
+        return
     tracked = _tracked_classes.get(base)
-    if tracked is not None:
-        return tracked
+    if tracked is None:
+        def __getattribute__(self: Any, name: str) -> Any:  # noqa: N807 - the one hook that sees every read
+            value = base.__getattribute__(self, name)
+            found = base.__getattribute__(self, "__dict__").get("_auditor_reads")
+            return value if found is None else on_read(name, value, found)
 
-    def __getattribute__(self: Any, name: str) -> Any:  # noqa: N807 - the one hook that sees every read
-        value = base.__getattribute__(self, name)
-        if name[0] == "_" or not _callers_own():
-            return value
-        reads = base.__getattribute__(self, "__dict__").get("_auditor_reads")
-        if reads is None:
-            return value
-        if name in _STATUS_NAMES:
-            reads.add(STATUS)
-        elif name in _BODY_NAMES:
-            reads.add(BODY)
-        elif name == "headers":
-            reads.add(HEADERS)
-        elif name == "json":
-            if _paths[0]:
-                return _json_reader(value, reads)
-            reads.add(BODY)
-        elif name == "request" and _projects_own():
-            reads.add(REQUEST)
+        tracked = _tracked_classes[base] = type(base.__name__, (base,), {
+            "__getattribute__": __getattribute__, "__module__": base.__module__, "__qualname__": base.__qualname__})
+    try:
+        obj.__dict__["_auditor_reads"] = reads
+        obj.__class__ = tracked
+    except (TypeError, AttributeError):
+        pass
+
+
+def _response_read(name: str, value: Any, reads: set[str]) -> Any:
+    if name not in _RESPONSE_PARTS or not _callers_own(3):
         return value
+    if name in _STATUS_NAMES:
+        reads.add(STATUS)
+    elif name in _BODY_NAMES:
+        reads.add(BODY)
+    elif name == "headers":
+        reads.add(HEADERS)
+    elif name == "json":
+        if _paths[0]:
+            return _json_reader(value, reads)
+        reads.add(BODY)
+    elif _projects_own(3):  # the request sent: only the project's own code checking it counts
+        reads.add(REQUEST)
+    return value
 
-    tracked = type(base.__name__, (base,), {"__getattribute__": __getattribute__, "__module__": base.__module__,
-                                            "__qualname__": base.__qualname__})
-    _tracked_classes[base] = tracked
-    return tracked
+
+def _request_read(name: str, value: Any, reads: set[str]) -> Any:
+    if name in _REQUEST_PARTS and _projects_own(3):
+        reads.add(REQUEST)
+    return value
 
 
 def _json_reader(method: Any, reads: set[str]) -> Any:
@@ -329,38 +322,12 @@ def _json_reader(method: Any, reads: set[str]) -> Any:
 
 def track_response(response: Any, reads: set[str]) -> None:
     """Note from now on what is read of ``response`` into ``reads``."""
-    base = type(response)
-    try:
-        response.__dict__["_auditor_reads"] = reads
-        if base not in _tracked_classes.values():
-            response.__class__ = _tracked_class(base)
-    except (TypeError, AttributeError):  # a response class we cannot extend: its reads go unnoted
-        pass
+    _tracking(response, reads, _response_read)
 
 
 def track_request(request: Any, reads: set[str]) -> None:
     """Note from now on what the test reads of the request it sent (``REQUEST``)."""
-    base = type(request)
-    if base in _tracked_classes.values():
-        return
-    tracked = _tracked_classes.get(base)
-    if tracked is None:
-        def __getattribute__(self: Any, name: str) -> Any:  # noqa: N807
-            value = base.__getattribute__(self, name)
-            if name in _REQUEST_PARTS and _projects_own():
-                found = base.__getattribute__(self, "__dict__").get("_auditor_reads")
-                if found is not None:
-                    found.add(REQUEST)
-            return value
-
-        tracked = type(base.__name__, (base,), {"__getattribute__": __getattribute__, "__module__": base.__module__,
-                                                "__qualname__": base.__qualname__})
-        _tracked_classes[base] = tracked
-    try:
-        request.__dict__["_auditor_reads"] = reads
-        request.__class__ = tracked
-    except (TypeError, AttributeError):
-        pass
+    _tracking(request, reads, _request_read)
 
 
 # ---------------------------------------------------------------------------------------------- clocks

@@ -9,15 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.run.reads import BODY, CONNECTION, REQUEST, STATUS, STREAM_END, TIME, child_path
+from auditor.run.reads import BODY, CONNECTION, STATUS, STREAM_END, TIME, child_path
 from auditor.run.wire import STRUCTURAL_KEYS
 
-__all__ = ["changed_paths", "describe", "is_response_read", "subjects_touched"]
-
-
-def is_response_read(part: str) -> bool:
-    """True for a read of the answer itself (not of the request sent)."""
-    return part != REQUEST
+__all__ = ["changed_paths", "describe", "subjects_touched"]
 
 
 def changed_paths(before: Any, after: Any, path: str = "$") -> set[str]:
