@@ -133,6 +133,12 @@ def _kill(pid: int) -> None:
     with _lock:
         known = list(_live.get(pid, {}).values())
     try:
+        # Look before the group dies: its children are re-parented the moment it does, and one that left the
+        # group since the last watch() (a server started a moment ago, in its own session) is found only now.
+        known += psutil.Process(pid).children(recursive=True)
+    except (psutil.Error, OSError):
+        pass
+    try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
