@@ -96,6 +96,13 @@ _DOC_PATTERNS: dict[str, re.Pattern[str]] = {
     "existence": re.compile(r"\b(is|are)\s+(importable|present|available|exposed|defined|registered)\b"),
     "completion": re.compile(r"\bend(s|ing)?\s+(with|in)\b|message_stop|\[done\]|\bin order\b|\border of\b"),
 }
+# "Must not crash the server", "does not take the server down": the server is what must survive, and a client
+# that raises nothing says nothing about it; only asking the server afterwards does (a liveness claim).
+_SERVER_SURVIVES = re.compile(
+    r"\b(crash|crashes|crashing|kill|kills|killing|hang|hangs|break|breaks)\s+(the\s+)?(server|service|backend)\b"
+    r"|\b(take|takes|taking|bring|brings|bringing|knock|knocks)\s+(the\s+)?(server|service|backend)\s+down\b"
+    r"|\b(server|service|backend)\s+(stays|remains|keeps)\s+(up|alive|serving|usable)\b"
+)
 _SPLIT = re.compile(r"[_\W]+|(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -116,6 +123,9 @@ def static_claims(name: str, docstring: str | None = None) -> frozenset[str]:
     if docstring:
         text = " ".join(docstring.lower().split())
         found.update(kind for kind, pattern in _DOC_PATTERNS.items() if pattern.search(text))
+    said = " ".join(seq) + (" . " + " ".join(docstring.lower().split()) if docstring else "")
+    if _SERVER_SURVIVES.search(said):
+        found = (found - {"does-not-raise"}) | {"liveness"}
     if "streaming" in found and found & {"liveness", "does-not-raise"}:
         # "still healthy after a burst of streams": the streams are what is done to the system, not the claim
         found -= {"streaming", "completion"}

@@ -95,18 +95,25 @@ def accepted(expr: ast.AST, facts: TestFacts) -> tuple[str, set[int]] | None:
 
 
 def status_assertions(facts: TestFacts) -> list[tuple[ast.Assert, str, set[int]]]:
-    """Every assert that is only about one response's status, with the statuses it accepts (cached)."""
+    """Every assert that is only about statuses: per response it names, the statuses it accepts (cached)."""
     cached = facts.memo.get("status_assertions")
     if cached is None:
         cached = []
         for node in [*facts.asserts, *_unittest_asserts(facts)]:
             if not isinstance(node.test, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.Attribute)):
                 continue
-            found = accepted(node.test, facts)
-            if found is not None:
-                cached.append((node, found[0], found[1]))
+            # `assert r1.ok and r2.ok` is two status assertions, one per response
+            parts = node.test.values if _is_and(node.test) else [node.test]  # type: ignore[attr-defined]
+            found = [accepted(part, facts) for part in parts]
+            if len(parts) > 1 and (None in found or len({f[0] for f in found if f}) == 1):
+                found = [accepted(node.test, facts)]  # `200 <= r.status_code < 300` spelt with `and`
+            cached.extend((node, f[0], f[1]) for f in found if f is not None)
         facts.memo["status_assertions"] = cached
     return cached
+
+
+def _is_and(test: ast.expr) -> bool:
+    return isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And)
 
 
 _UNITTEST_OPS = {
@@ -216,7 +223,7 @@ _ROUTING_WORDS = (
 )
 #: One search instead of a loop over the words: this runs on every test.
 _ROUTING = re.compile("|".join(map(re.escape, _ROUTING_WORDS)))
-_BODY_ATTRS = {"status_code", "status", "status_int", "reason_phrase", "reason"}
+_STATUS_ATTRS = {"status_code", "status", "status_int", "reason_phrase", "reason", *_PROPERTIES}
 
 
 @rule(
@@ -232,16 +239,17 @@ def status_only_response(facts: TestFacts) -> Iterator[Hit]:
     if _ROUTING.search(facts.node.name.lower()):
         return  # a routing/health test is about the status
     status_nodes = list(status_assertions(facts))
-    if not status_nodes or len(status_nodes) != len(facts.checks):
+    if not status_nodes or len({id(node) for node, _, _ in status_nodes}) != len(facts.checks):
         return  # other checks exist (body, side effects, helpers)
     for _node, name, codes in status_nodes:
-        if not codes or not all(200 <= c < 300 and c != 204 for c in codes):
+        # `r.ok` and `r.status_code < 400` accept redirects too, but a client follows those: still a success
+        if not codes or 200 not in codes or not all(c < 400 for c in codes):
             return
         if name == "<call>":
             continue
         for use in facts.name_uses(name):
             parent = facts.parents.get(id(use))
-            if not (isinstance(parent, ast.Attribute) and parent.attr in _BODY_ATTRS):
+            if not (isinstance(parent, ast.Attribute) and parent.attr in _STATUS_ATTRS):
                 return  # the response is used for more than its status
     node = status_nodes[0][0]
     yield node, f"only the status is checked, never the body: `{ast.unparse(node.test)}`"

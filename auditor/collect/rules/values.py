@@ -41,11 +41,15 @@ def _calls_between(facts: TestFacts, start: int, end: int) -> bool:
     "AUD117",
     "self-fulfilling",
     "medium",
-    "The test asserts on a value it set itself a moment ago (a literal, a mock's return_value, a file it wrote).",
+    "The test asserts on what it did itself (a literal, a mock's return_value, a file it wrote, a call to its own mock).",
     bad="def test_env(monkeypatch):\n    settings = {'debug': True}\n    assert settings['debug'] == True\n",
     good="def test_env(monkeypatch):\n    monkeypatch.setenv('APP_DEBUG', '1')\n    assert load_settings()['debug'] is True\n",
 )
 def self_fulfilling(facts: TestFacts) -> Iterator[Hit]:
+    own_call = _mock_called_by_the_test(facts)
+    if own_call is not None:
+        yield own_call
+        return
     if not facts.asserts or len(facts.asserts) != len(facts.checks):
         return
     assigned, mocked = _literal_bindings(facts)
@@ -64,6 +68,52 @@ def self_fulfilling(facts: TestFacts) -> Iterator[Hit]:
         yield facts.asserts[0], hits[0]  # type: ignore[misc]
         return
     yield from _write_then_read(facts)
+
+
+def _patched_targets(facts: TestFacts) -> dict[str, str]:
+    """Mocks the test patches in, by the name it holds them under: ``{"create": "sdk.chat.completions.create"}``
+    for ``with mock.patch.object(sdk.chat.completions, "create") as create``."""
+    found: dict[str, str] = {}
+    bindings: list[tuple[ast.AST | None, ast.AST]] = []
+    for node in facts.of(ast.withitem, ast.Assign):
+        if isinstance(node, ast.withitem):
+            bindings.append((node.optional_vars, node.context_expr))
+        elif isinstance(node, ast.Assign):
+            bindings += [(target, node.value) for target in node.targets]
+    for holder, value in bindings:
+        if not isinstance(holder, ast.Name) or not isinstance(value, ast.Call):
+            continue
+        patcher = dotted(value.func)
+        if patcher.endswith("patch.object") and len(value.args) >= 2 and isinstance(value.args[1], ast.Constant):
+            owner = dotted(value.args[0])
+            if owner:
+                found[holder.id] = f"{owner}.{value.args[1].value}"
+        elif patcher.endswith("patch") and value.args and isinstance(value.args[0], ast.Constant):
+            found[holder.id] = str(value.args[0].value)
+    return found
+
+
+def _mock_called_by_the_test(facts: TestFacts) -> Hit | None:
+    """Every check is a mock assertion on a mock the test itself called where it patched it in: the call
+    never reaches the code under test, and the assertion repeats the arguments the test just wrote."""
+    if not facts.checks or facts.asserts:
+        return None
+    patched = _patched_targets(facts)
+    if not patched:
+        return None
+    called = {dotted(call.func) for call in facts.calls}
+    for check in facts.checks:
+        func = check.func if isinstance(check, ast.Call) else None
+        if not isinstance(func, ast.Attribute) or not func.attr.startswith("assert_"):
+            return None
+        if not isinstance(func.value, ast.Name):
+            return None
+        target = patched.get(func.value.id)
+        if target is None or target not in called:
+            return None
+    first = facts.checks[0]
+    target = patched[first.func.value.id]  # type: ignore[attr-defined]
+    return first, f"the test calls `{target}` itself after patching it with a mock, then asserts that call"
 
 
 def _literal_bindings(facts: TestFacts) -> tuple[dict[str, int], dict[str, int]]:
@@ -224,15 +274,15 @@ def _existence(facts: TestFacts, test: ast.expr) -> bool:
             return (isinstance(op, ast.Gt) and right.value == 0) or (
                 isinstance(op, (ast.GtE, ast.NotEq)) and right.value in (0, 1)
             )
+        if isinstance(op, ast.In) and isinstance(test.left, ast.Constant) and isinstance(test.left.value, str):
+            # `"x-request-id" in r.headers`: the header is there, whatever it says
+            return isinstance(right, ast.Attribute) and right.attr in ("headers", "cookies")
         return False
     if isinstance(test, ast.Call):
         return call_name(test) in ("json", "len") or (isinstance(test.func, ast.Attribute) and test.func.attr == "json")
     if isinstance(test, ast.Attribute):
-        return (
-            test.attr in ("text", "content", "body")
-            and isinstance(test.value, ast.Name)
-            and test.value.id in facts.responses
-        )
+        # `assert response.content`, `assert sent.request.content`: a body exists, whatever it holds
+        return test.attr in ("text", "content", "body")
     if isinstance(test, ast.Name):
         return any(
             isinstance(n, ast.Assign)

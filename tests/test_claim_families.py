@@ -1,0 +1,110 @@
+"""Weak-test families that the labelled claims suite (tests/fixtures/claims_project) showed the static rules
+missing: each rule on its bad form and on the good form it must leave alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from auditor.collect.claims import static_claims
+from tests.test_rules import scan_source
+
+
+def flagged(tmp_path: Path, source: str, rule: str) -> set[str]:
+    return {f.test_id.split("::")[-1] for f in scan_source(tmp_path, source) if f.rule == rule}
+
+
+@pytest.mark.parametrize(("name", "doc", "claims"), [
+    # the server is what must survive: a client that raises nothing says nothing about it
+    ("test_cancel_stream_does_not_crash", "Cancelling a stream half-way must not crash the server.", {"liveness"}),
+    ("test_gives_up_early", "A client that gives up does not take the server down.", {"liveness"}),
+    ("test_half_sent_request_does_not_crash_the_server", None, {"liveness"}),
+    # the code called is what must not raise
+    ("test_parser_does_not_crash", "Bad input must not crash the parser.", {"does-not-raise"}),
+    ("test_close_twice_does_not_raise", None, {"does-not-raise"}),
+])
+def test_a_server_that_must_survive_is_a_liveness_claim(name: str, doc: str | None, claims: set[str]) -> None:
+    assert static_claims(name, doc) == frozenset(claims)
+
+
+def test_no_assertion_is_weak_when_the_server_must_survive(tmp_path: Path) -> None:
+    source = '''
+        def test_cancel_stream_does_not_crash(client):
+            """Cancelling a stream half-way must not crash the server."""
+            with client.stream("POST", "/v1/chat") as response:
+                next(response.iter_lines())
+
+        def test_closing_the_client_twice_does_not_raise(client):
+            client.close()
+            client.close()
+    '''
+    assert flagged(tmp_path, source, "AUD107") == {"test_cancel_stream_does_not_crash"}
+
+
+def test_a_mock_the_test_calls_itself_proves_nothing(tmp_path: Path) -> None:
+    source = """
+        from unittest import mock
+
+        from shop import Shop, checkout
+
+        def test_sdk_called_with_the_order(sdk):
+            with mock.patch.object(sdk.orders, "create") as create:
+                sdk.orders.create(item="tea", count=2)
+            create.assert_called_once_with(item="tea", count=2)
+
+        def test_checkout_creates_the_order(sdk):
+            with mock.patch.object(sdk.orders, "create") as create:
+                checkout(sdk, basket={"tea": 2})
+            create.assert_called_once_with(item="tea", count=2)
+    """
+    assert flagged(tmp_path, source, "AUD117") == {"test_sdk_called_with_the_order"}
+
+
+def test_a_header_or_body_that_only_exists_is_existence_only(tmp_path: Path) -> None:
+    source = """
+        def test_prefill_time_is_bounded(client):
+            response = client.post("/v1/messages", json={})
+            assert "server-timing" in response.headers
+
+        def test_client_sends_the_json_body(quill):
+            sent = quill.ask("Say OK")
+            assert sent.request.content
+
+        def test_prefill_time_is_under_a_second(client):
+            response = client.post("/v1/messages", json={})
+            assert float(response.headers["server-timing"].split("dur=")[1]) < 1000
+
+        def test_server_timing_header_is_present(client):
+            response = client.post("/v1/messages", json={})
+            assert "server-timing" in response.headers
+    """
+    found = flagged(tmp_path, source, "AUD137")
+    assert found == {"test_prefill_time_is_bounded", "test_client_sends_the_json_body"}
+
+
+def test_several_responses_checked_only_for_ok_are_status_only(tmp_path: Path) -> None:
+    source = """
+        import requests
+
+        def test_state_persists_across_turns(base_url):
+            r1 = requests.post(f"{base_url}/v1/messages", json={"q": 1})
+            r2 = requests.post(f"{base_url}/v1/messages", json={"q": 2})
+            assert r1.ok and r2.ok
+
+        def test_second_turn_reads_the_cache(base_url):
+            r1 = requests.post(f"{base_url}/v1/messages", json={"q": 1})
+            r2 = requests.post(f"{base_url}/v1/messages", json={"q": 2})
+            assert r1.ok and r2.json()["usage"]["cache_read_input_tokens"] > 0
+    """
+    assert flagged(tmp_path, source, "AUD104") == {"test_state_persists_across_turns"}
+
+
+def test_a_success_range_spelt_with_and_is_one_status_assertion(tmp_path: Path) -> None:
+    source = """
+        def test_items(client):
+            r = client.get("/items")
+            assert r.status_code >= 200 and r.status_code < 300
+            assert r.json() == []
+    """
+    assert not {f.rule for f in scan_source(tmp_path, source)} & {"AUD101", "AUD102", "AUD103", "AUD104"}
