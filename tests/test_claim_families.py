@@ -108,3 +108,20 @@ def test_a_success_range_spelt_with_and_is_one_status_assertion(tmp_path: Path) 
             assert r.json() == []
     """
     assert not {f.rule for f in scan_source(tmp_path, source)} & {"AUD101", "AUD102", "AUD103", "AUD104"}
+
+
+def test_a_test_pytest_misses_by_its_name_still_gets_its_other_findings(tmp_path: Path) -> None:
+    # AUD124 says it never runs; AUD108 says what will be wrong with it the day it is renamed
+    source = """
+        def check_totals():
+            assert True
+
+        class TestDisabled:
+            __test__ = False
+
+            def test_totals(self):
+                assert True
+    """
+    found = {(f.rule, (f.test_id or "").split("::")[-1]) for f in scan_source(tmp_path, source)}
+    assert ("AUD108", "check_totals") in found
+    assert not {rule for rule, name in found if name == "test_totals"} - {"AUD126"}

@@ -1,7 +1,8 @@
 """Static analysis: run every enabled AUD1xx rule over the inventory, then apply suppressions.
 
 Rules see one test at a time through :class:`~auditor.collect.rules.facts.TestFacts`. A test that pytest never
-collects gets no rule findings (its AUD124/AUD126 finding says it all); an unconditionally skipped
+collects by accident (AUD124: its name or file name) is analysed too, because its other defects surface the
+day it is renamed; one switched off on purpose (AUD126: ``__test__ = False``) is not; an unconditionally skipped
 test only gets the rules about its marks; the tests of a file over ``HUGE_FILE_BYTES`` get none (AUD903).
 """
 
@@ -24,7 +25,7 @@ from auditor.collect.rules.structure import unconditionally_skipped
 from auditor.collect.settle import awaits_run
 from auditor.collect.suppress import Suppression, apply
 from auditor.config import AuditConfig
-from auditor.model import Finding
+from auditor.model import Finding, TestCase
 
 #: Helper modules at least this large are not followed (generated code, not helpers).
 HELPER_BYTES = 1_000_000
@@ -33,7 +34,7 @@ HELPER_BYTES = 1_000_000
 def analyse_static(
     config: AuditConfig, inventory: Inventory, *, loaded: list[str] | None = None
 ) -> tuple[Finding, ...]:
-    """Findings of the static rules on every collectable test, suppressions applied, sorted by place.
+    """Findings of the static rules on every test meant to run, suppressions applied, sorted by place.
 
     ``loaded``, when given, receives the project files the rules read besides the inventory's modules
     (helper modules), so a cache can depend on them.
@@ -58,6 +59,11 @@ class ModuleResult:
     consulted: frozenset[str]
 
 
+def _meant_to_run(case: TestCase) -> bool:
+    """Collected, or missed by pytest only through a name (AUD124), not switched off with ``__test__``."""
+    return case.collectable or "__test__" not in (case.not_collectable_reason or "")
+
+
 def prepare(
     config: AuditConfig, settings: PytestSettings, nodes: Iterable[TestNode], index: ProjectIndex
 ) -> dict[str, list[TestFacts]]:
@@ -65,7 +71,7 @@ def prepare(
     by_module: dict[str, list[TestFacts]] = {}
     for test in nodes:
         # A huge file's tests are counted but not analysed (the AUD903 note on the file says so).
-        if test.primary and test.case.collectable and not test.module.huge_bytes:
+        if test.primary and _meant_to_run(test.case) and not test.module.huge_bytes:
             facts = TestFacts(test=test, config=config, settings=settings, index=index)
             by_module.setdefault(test.case.path, []).append(facts)
     return by_module
