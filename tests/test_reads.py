@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -131,3 +132,28 @@ def test_a_made_up_answer_touches_the_status_only_where_it_differs() -> None:
     assert subjects_touched({"status"}, {"status", "body"}) == {"status"}
     assert subjects_touched({"$.#keys"}, {"body"}) == {"shape"}
     assert subjects_touched(set(), {"connection"}) == {"connection"}
+
+
+def test_a_clock_imported_by_name_is_seen_while_watched_and_restored_after(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import importlib.util
+    import time
+
+    source = tmp_path / "timing_helpers.py"
+    source.write_text("from time import perf_counter as now\n\n\ndef elapsed(since):\n    return now() - since\n")
+    spec = importlib.util.spec_from_file_location("timing_helpers", source)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules["timing_helpers"] = module
+    project = list(reads._project)
+    try:
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        reads.set_project_root(str(tmp_path))
+        reads.watch_clock(True)
+        try:
+            assert module.elapsed(0.0) > 0
+            assert reads.clock_read()
+        finally:
+            reads.watch_clock(False)
+        assert module.now is time.perf_counter
+    finally:
+        del sys.modules["timing_helpers"]
+        reads._project[:] = project

@@ -337,14 +337,19 @@ _CLOCKS = ("perf_counter", "perf_counter_ns", "monotonic", "monotonic_ns", "time
 _clock_originals: dict[str, Any] = {}
 
 
+#: Project modules' own names for a clock (``from time import perf_counter as now``), rebound while watched.
+_clock_rebound: list[tuple[dict[str, Any], str, Any]] = []
+
+
 def watch_clock(enabled: bool) -> None:
     """Note whether the test (or its project's code) reads a clock: a late answer changes nothing for a test
     that measures no time (one that checks the server's own timing header, say). On only while a probe
-    delays answers; ``from time import perf_counter`` bound before it goes unseen."""
+    delays answers."""
     import time as clock
 
     if enabled and not _clock_originals:
         _clock[0] = False
+        watched: dict[int, Any] = {}
         for name in _CLOCKS:
             original = _clock_originals[name] = getattr(clock, name)
 
@@ -354,10 +359,32 @@ def watch_clock(enabled: bool) -> None:
                 return _original()
 
             setattr(clock, name, read)
+            watched[id(original)] = read
+        _rebind_project_clocks(watched)
     elif not enabled and _clock_originals:
         for name, original in _clock_originals.items():
             setattr(clock, name, original)
         _clock_originals.clear()
+        for namespace, name, original in _clock_rebound:
+            namespace[name] = original
+        _clock_rebound.clear()
+
+
+def _rebind_project_clocks(watched: dict[int, Any]) -> None:
+    """A project module that imported a clock function by name holds the original, not the ``time`` module's
+    attribute: rebind those names too, or a test timing with ``from time import perf_counter`` goes unseen."""
+    if not _project:
+        return  # without the project's folder, its modules cannot be told from the libraries'
+    for module in list(sys.modules.values()):
+        filename = getattr(module, "__file__", None) or ""
+        if not filename.startswith(_project[0]) or "site-packages" in filename:
+            continue
+        namespace = vars(module)
+        for name, value in list(namespace.items()):
+            replacement = watched.get(id(value))
+            if replacement is not None:
+                _clock_rebound.append((namespace, name, value))
+                namespace[name] = replacement
 
 
 def clock_read() -> bool:
