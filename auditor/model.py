@@ -369,3 +369,6 @@ class Audit:
     interrupted: str | None = None
     #: Runtime and probe findings an ``# auditor: ignore[...]`` comment silenced (static ones are dropped by the scan).
     suppressed: tuple[Finding, ...] = ()
+    #: Client packages that are the project's own (found at its root, or configured as ``own_packages``): their
+    #: transport is the code under test, not sabotaged. ``None`` in an audit written before it was recorded.
+    own_clients: tuple[str, ...] | None = None

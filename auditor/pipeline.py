@@ -57,6 +57,7 @@ def audit(config: AuditConfig, *, paths: Sequence[str] = (), run: bool = True, r
         if run:
             _require_collected(inventory.cases, suites)
     suites = observe.reconcile(inventory.cases, suites)
+    from auditor.collect.packages import own_clients
     from auditor.collect.rules.runtime import runtime_findings
 
     findings += runtime_findings(inventory.cases, suites, config)
@@ -72,6 +73,7 @@ def audit(config: AuditConfig, *, paths: Sequence[str] = (), run: bool = True, r
         environment={"python": sys.version.split()[0], "platform": platform.platform(), "command": " ".join(sys.argv),
                      "source": "results" if results else ("run" if run else "none")},
         interrupted=_stopped("run"),
+        own_clients=tuple(sorted(own_clients(config.root, config.own_packages))),
     )
     if probe and run and not results and not result.interrupted and (config.probe_modes or config.probes):
         from auditor.probe import sessions as prober

@@ -150,3 +150,20 @@ def test_cli_gate_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["gate", "--root", str(root), *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("auditor: error: ") and err.rstrip().endswith(message)
+
+
+def test_a_5xx_from_the_projects_own_client_is_asked_for_even_in_a_moved_audit() -> None:
+    # The audit records which clients were the project's own (own_packages included): a gate reading it
+    # elsewhere, where the root no longer holds the package, must judge the 5xx as the run did.
+    def answered_by_own(outcome: Outcome) -> Outcome:
+        if outcome.node_id != ACCEPTS_501 or outcome.observation is None:
+            return outcome
+        http = tuple(dataclasses.replace(x, client="shopclient", reads=("status",)) for x in outcome.observation.http)
+        return dataclasses.replace(outcome, observation=dataclasses.replace(outcome.observation, http=http))
+
+    suites = tuple(dataclasses.replace(s, outcomes=tuple(map(answered_by_own, s.outcomes))) for s in REVIEW.suites)
+    moved = dataclasses.replace(REVIEW, suites=suites, root="/nonexistent/moved/project")
+    only_5xx = GateConfig(fail_on_not_run=False, fail_on_severity=None, fail_on_failed=False)
+    assert checks(gate.evaluate(moved, only_5xx)) == {"passed-on-5xx": 1}
+    own = dataclasses.replace(moved, own_clients=("shopclient",))
+    assert gate.evaluate(own, only_5xx) == []

@@ -149,7 +149,8 @@ def collect_evidence(audit: Audit) -> tuple[TestEvidence, ...]:
         for outcome in suite.outcomes:
             suite_category[outcome.node_id] = suite.category
     by_case = findings_by_case(audit.findings)
-    own = own_clients(audit.root)  # what a run found at the root; configured extras are not in the audit
+    # an audit written before own clients were recorded: what the root holds now
+    own = frozenset(audit.own_clients) if audit.own_clients is not None else own_clients(audit.root)
     excused: dict[str, set[str]] = defaultdict(set)
     for silenced in audit.suppressed:
         excused[silenced.test_id or ""].add(silenced.rule)
