@@ -113,11 +113,33 @@ def test_suppression_syntax_inside_a_string_is_not_a_suppression(tmp_path: Path)
         "def test_t(errors):\n    try:\n        assert f() == 1\n    except Exception as e:\n        errors.append(e)\n    assert not errors\n",
         # obj == obj among other checks tests a custom __eq__
         "def test_eq():\n    cfg = Config()\n    assert cfg == cfg\n    assert cfg.get('x', 2) == 2\n",
+        # a predicate's truthiness is its answer
+        "def test_closes():\n    conn = open_conn()\n    conn.close()\n    assert conn.is_closed()\n    assert conn.closed\n",
+        # int here, float there: the test contrasts types
+        "def test_identity():\n    assert isinstance(add.identity(1), int)\n    assert isinstance(add.identity(1.0), float)\n",
+        # the claim names the type
+        "def test_formats_are_a_list_of_strings():\n    assert type(formats()) is list\n",
+        # one accepted text contains the other: the `or` accepts exactly the shorter one
+        "def test_literal(client):\n    body = client.get('/').text\n    assert 'a{{7}}.txt' in body or 'a{{7}}' in body\n",
+        # the exit code is the claim
+        "def test_unknown_flag_exits_cleanly(runner):\n    result = runner.invoke(cli, ['--x'])\n"
+        "    assert result.exit_code == 0\n",
     ],
-    ids=["requests-truthy", "501-route", "routing", "if-fail", "recorded-error", "custom-eq"],
+    ids=["requests-truthy", "501-route", "routing", "if-fail", "recorded-error", "custom-eq", "predicate-truthy",
+         "contrasted-types", "claimed-type", "nested-alternatives", "exit-claim"],
 )
 def test_strong_tests_that_look_weak_are_not_flagged(tmp_path: Path, source: str) -> None:
     assert scan_source(tmp_path, source) == []
+
+
+def test_stop_iteration_in_a_helper_class_is_not_a_check(tmp_path: Path) -> None:
+    source = (
+        "def test_hint(runner):\n    class Hinted:\n        def __next__(self):\n            raise StopIteration\n"
+        "    runner.invoke(cli, [Hinted()])\n"
+    )
+    assert rule_ids(scan_source(tmp_path, source)) == {"AUD107"}
+    failing_fake = source.replace("raise StopIteration", "raise ValueError('next() must not be called')")
+    assert scan_source(tmp_path, failing_fake) == []
 
 
 def test_real_infrastructure_rules_follow_the_configured_categories(tmp_path: Path) -> None:

@@ -118,7 +118,7 @@ class TestFacts:
     def checks(self) -> list[ast.AST]:
         """Asserts, raise statements, checking calls and checking ``with`` blocks."""
         found: list[ast.AST] = [*self.asserts]
-        found += self.of(ast.Raise)
+        found += [r for r in self.of(ast.Raise) if id(r) not in self._simulated_raises]
         # A function the test defines itself is walked with it: its asserts are already here, and a project
         # helper of the same name elsewhere says nothing about it.
         local = {n.name for n in self.of(ast.FunctionDef, ast.AsyncFunctionDef) if n is not self.node}
@@ -139,6 +139,22 @@ class TestFacts:
                     if self.index.helper_checks(call_name(call)):
                         found.append(call)
         return found
+
+    @cached_property
+    def _simulated_raises(self) -> set[int]:
+        """``raise StopIteration`` in an iterator the test defines: the iteration protocol, not a failure report.
+
+        (Other raises in a fake stay checks: ``raise ValueError('include got modified')`` is how a fake fails.)
+        """
+        nested = self.of(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+        if not nested:
+            return set()
+        return {
+            id(node)
+            for scope in nested
+            for node in walk(scope)
+            if isinstance(node, ast.Raise) and node.exc is not None and _ends_iteration(node.exc)
+        }
 
     def _asserting_callback(self, arg: ast.expr) -> bool:
         """A project function handed to the code under test (a fake, a callback) that asserts when called."""
@@ -275,6 +291,10 @@ _RESPONSE_READERS = {
     "read",
     "content",
 }
+
+
+def _ends_iteration(exc: ast.expr) -> bool:
+    return dotted(exc.func if isinstance(exc, ast.Call) else exc).split(".")[-1] in ("StopIteration", "StopAsyncIteration")
 
 
 def _surely_iterates(node: ast.AST) -> bool:

@@ -7,6 +7,7 @@ from auditor.collect.rules import (  # noqa: F401 - registration
     http,
     oracle,
     realism,
+    shallow,
     statements,
     structure,
     values,
