@@ -121,12 +121,17 @@ def test_suppression_syntax_inside_a_string_is_not_a_suppression(tmp_path: Path)
         "def test_formats_are_a_list_of_strings():\n    assert type(formats()) is list\n",
         # one accepted text contains the other: the `or` accepts exactly the shorter one
         "def test_literal(client):\n    body = client.get('/').text\n    assert 'a{{7}}.txt' in body or 'a{{7}}' in body\n",
+        # a fixture's object is read through a builtin: the product's state is what is checked
+        "def test_methods(d, ref):\n    mine = set(dir(d))\n    assert mine < set(dir(ref))\n",
+        # the product runs in a subprocess
+        "import subprocess, sys\ndef test_lazy():\n    p = subprocess.run([sys.executable, '-c', 'import app'])\n"
+        "    code = p.returncode\n    assert code == 0\n",
         # the exit code is the claim
         "def test_unknown_flag_exits_cleanly(runner):\n    result = runner.invoke(cli, ['--x'])\n"
         "    assert result.exit_code == 0\n",
     ],
     ids=["requests-truthy", "501-route", "routing", "if-fail", "recorded-error", "custom-eq", "predicate-truthy",
-         "contrasted-types", "claimed-type", "nested-alternatives", "exit-claim"],
+         "contrasted-types", "claimed-type", "nested-alternatives", "fixture-inspected", "subprocess", "exit-claim"],
 )
 def test_strong_tests_that_look_weak_are_not_flagged(tmp_path: Path, source: str) -> None:
     assert scan_source(tmp_path, source) == []

@@ -6,6 +6,7 @@ from auditor.collect.rules import (  # noqa: F401 - registration
     collection,
     http,
     oracle,
+    owncode,
     realism,
     shallow,
     statements,
