@@ -10,6 +10,7 @@ from auditor.collect.rules.base import Hit, rule
 from auditor.collect.rules.calls import call_name
 from auditor.collect.rules.facts import TestFacts, walk
 from auditor.collect.rules.structure import records_measurement
+from auditor.collect.rules.values import _existence
 
 _LITERALS = (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set)
 _TIME_WORDS = ("latency", "duration", "elapsed", "time", "seconds", "secs", "_ms", "took", "runtime", "rtt", "wall")
@@ -285,6 +286,11 @@ def _conditional_check(facts: TestFacts, check: ast.AST) -> bool:
             other = parent.orelse if child in parent.body else parent.body
             if not _branch_has_check(facts, other):
                 return True
+        if isinstance(parent, ast.ExceptHandler):
+            attempt = facts.parents.get(id(parent))
+            fallback = parent.type is not None and "AssertionError" in ast.unparse(parent.type)
+            if isinstance(attempt, ast.Try) and not fallback and not _fails_unless_raised(attempt):
+                return True  # runs only if the exception comes; nothing fails when it does not
         elif isinstance(parent, (ast.For, ast.AsyncFor, ast.While, ast.comprehension, ast.Match)):
             if facts.is_conditional(child if not isinstance(parent, ast.comprehension) else check):
                 return True
@@ -292,11 +298,26 @@ def _conditional_check(facts: TestFacts, check: ast.AST) -> bool:
     return False
 
 
+def _fails_unless_raised(attempt: ast.Try) -> bool:
+    """``try: f() / pytest.fail() except E: ...`` or ``else: assert False``: no exception is a failure."""
+    last = attempt.body[-1:] if attempt.body else []
+    return any(_is_failure(_statement_check(s)) for s in [*last, *attempt.orelse])
+
+
+def _statement_check(statement: ast.stmt) -> ast.AST:
+    return statement.value if isinstance(statement, ast.Expr) else statement
+
+
+def _existence_only(facts: TestFacts, check: ast.AST) -> bool:
+    """``assert items`` / ``len(items) > 0`` before the real checks: says only that there is something to check."""
+    return isinstance(check, ast.Assert) and _existence(facts, check.test)
+
+
 @rule(
     "AUD110",
     "conditional-assertion",
     "medium",
-    "Every check sits behind an if, or in a loop that may run zero times: the test can pass without checking.",
+    "Every check of the content sits behind an if or an except, or in a loop that may run zero times: it can pass unchecked.",
     bad="def test_items(client):\n    r = client.get('/items')\n    for item in r.json():\n        assert item['id'] > 0\n",
     good="def test_items(client):\n    r = client.get('/items')\n    items = r.json()\n    assert len(items) == 2\n"
     "    for item in items:\n        assert item['id'] > 0\n",
@@ -305,9 +326,15 @@ def conditional_assertion(facts: TestFacts) -> Iterator[Hit]:
     checks = facts.checks
     if not checks or not facts.of(*_BRANCHING):
         return
-    if all(_conditional_check(facts, check) for check in checks):
+    conditional = [check for check in checks if _conditional_check(facts, check)]
+    if not conditional:
+        return
+    if len(conditional) == len(checks):
         first = min(checks, key=lambda c: getattr(c, "lineno", 0))
-        yield first, "every check is conditional (inside an if or a loop that may not run)"
+        yield first, "every check is conditional (inside an if, an except or a loop that may not run)"
+    elif all(_existence_only(facts, check) for check in checks if check not in conditional):
+        first = min(conditional, key=lambda c: getattr(c, "lineno", 0))
+        yield first, "every check of the content is conditional; the others only say something exists"
 
 
 def _catches_assertion(handler: ast.ExceptHandler) -> bool:
