@@ -15,7 +15,7 @@ from auditor.collect.rules.values import _existence
 _LITERALS = (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set)
 _TIME_WORDS = ("latency", "duration", "elapsed", "time", "seconds", "secs", "_ms", "took", "runtime", "rtt", "wall")
 _BROAD = {"Exception", "BaseException", "AssertionError"}
-_BRANCHING = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.comprehension, ast.Match)
+_BRANCHING = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.comprehension, ast.Match, ast.ExceptHandler)
 
 
 @rule(

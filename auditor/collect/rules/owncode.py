@@ -193,6 +193,7 @@ def _reads_own(own: _Own, expr: ast.expr) -> bool:
     "            allowed[key] = os.path.join(tmp_path, rel)\n    assert list(allowed) == ['img']\n",
     good="def test_destinations(tmp_path):\n    allowed = parse_destinations(['img=img', 'doc=../doc'], root=tmp_path)\n"
     "    assert list(allowed) == ['img']\n",
+    superseded_by=("AUD117",),
 )
 def own_computation(facts: TestFacts) -> Iterator[Hit]:
     if _computes_its_own_answer(facts):

@@ -11,6 +11,7 @@ from auditor.collect.rules import (  # noqa: F401 - registration
     shallow,
     statements,
     structure,
+    unfailing,
     values,
 )
 from auditor.collect.rules.base import STATIC_RULES, StaticRule
