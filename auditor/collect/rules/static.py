@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from auditor.collect.rules import (  # noqa: F401 - registration
     collection,
+    concurrency,
     http,
     oracle,
     owncode,
