@@ -19,6 +19,12 @@ def test_flush_writes_to_storage(storage):
     assert storage.inner.memory
 
 
+# expect: AUD138
+def test_detector_positive(detector):
+    pos_results = detector.check_file("planted.py")
+    assert pos_results
+
+
 # expect: strong
 def test_ready_after_start(service):
     service.start()

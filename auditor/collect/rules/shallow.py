@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from auditor.collect.claims import words
 from auditor.collect.markers import dotted
 from auditor.collect.rules.base import Hit, rule
-from auditor.collect.rules.calls import call_name
+from auditor.collect.rules.calls import CHECK_CALLS, call_name
 from auditor.collect.rules.facts import TestFacts, constant_int
 
 #: unittest assertions, read as the plain ``assert`` they stand for.
@@ -31,7 +31,10 @@ def check_tests(facts: TestFacts) -> list[tuple[ast.AST, ast.expr]] | None:
     if cached is not False:
         return cached  # type: ignore[return-value]
     found: list[tuple[ast.AST, ast.expr]] | None = []
+    kept = {id(node.value) for node in facts.of(ast.Assign)}  # type: ignore[attr-defined]
     for check in facts.checks:
+        if id(check) in kept and call_name(check) not in CHECK_CALLS:  # type: ignore[arg-type]
+            continue  # `results = detector.check_file(f)`: named like a check, kept like a value
         if isinstance(check, ast.Assert):
             found.append((check, check.test))  # type: ignore[union-attr]
             continue
@@ -107,6 +110,16 @@ def _reads_as_bool(name: str) -> bool:
     )
 
 
+#: Last words of a name that holds a value, not an answer.
+_NOUNS = {"result", "results", "res", "data", "output", "outputs", "out", "value", "values", "items", "response",
+          "resp", "rv", "ret", "matches", "entries", "records", "rows", "content", "contents", "text", "body",
+          "list", "dict", "payload", "report", "findings", "hits"}
+
+
+def _noun(name: str) -> bool:
+    return name.lower().strip("_").split("_")[-1] in _NOUNS
+
+
 def _object_valued(facts: TestFacts, expr: ast.expr) -> bool:
     """``res``/``store.memory``/``get_manager()``: a value whose truthiness says little, not a yes/no answer."""
     if isinstance(expr, ast.Attribute):
@@ -118,6 +131,8 @@ def _object_valued(facts: TestFacts, expr: ast.expr) -> bool:
         if _reads_as_bool(expr.id):
             return False
         values = _bound_values(facts, expr.id)
+        if values and _noun(expr.id):
+            return True  # `results = detector.check_file(f)`: whatever check_file does, results holds a value
         return bool(values) and all(_object_valued(facts, v) for v in values)
     return False
 
