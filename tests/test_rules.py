@@ -147,6 +147,23 @@ def test_stop_iteration_in_a_helper_class_is_not_a_check(tmp_path: Path) -> None
     assert scan_source(tmp_path, failing_fake) == []
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        # an assertion helper under a namespace prefix
+        "from lib._array_api import xp_assert_close\ndef test_shift(xp):\n    xp_assert_close(shift(xp.ones(3)), xp.ones(3))\n",
+        # a checking method inherited from a base class defined elsewhere
+        "from testbase import Base\nclass TestLayout(Base):\n    def test_scale(self):\n        self.same_layout(layout(G), expected)\n",
+        # a local alias of a checking method
+        "class TestLayout:\n    def test_scale(self):\n        sc = self.check_scale\n        sc(layout(G), scale=1)\n",
+    ],
+    ids=["prefixed-assert", "base-class-helper", "alias"],
+)
+def test_checks_reached_through_helpers_count(tmp_path: Path, source: str) -> None:
+    (tmp_path / "testbase.py").write_text("class Base:\n    def same_layout(self, a, b):\n        assert a == b\n")
+    assert "AUD107" not in rule_ids(scan_source(tmp_path, source))
+
+
 def test_real_infrastructure_rules_follow_the_configured_categories(tmp_path: Path) -> None:
     source = (
         "from fastapi.testclient import TestClient\ndef test_h():\n    assert TestClient(app).get('/h').json() == {}\n"

@@ -112,7 +112,10 @@ class TestFacts:
     def helper_imports(self) -> list[str]:
         """Modules the test calls an imported name from: their helpers must be indexed before any rule runs."""
         imported = self.imported_from
-        return [imported[name] for name in dict.fromkeys(call_name(call) for call in self.calls) if name in imported]
+        names = [call_name(call) for call in self.calls]
+        # a test class's imported base classes hold the checking methods it calls on self
+        names += [dotted(base).split(".")[0] for cls in self.test.classes for base in cls.bases]
+        return [imported[name] for name in dict.fromkeys(names) if name in imported]
 
     @cached_property
     def checks(self) -> list[ast.AST]:
@@ -122,7 +125,11 @@ class TestFacts:
         # A function the test defines itself is walked with it: its asserts are already here, and a project
         # helper of the same name elsewhere says nothing about it.
         local = {n.name for n in self.of(ast.FunctionDef, ast.AsyncFunctionDef) if n is not self.node}
+        aliases = self._check_aliases
         for call in self.calls:
+            if isinstance(call.func, ast.Name) and call.func.id in aliases:
+                found.append(call)
+                continue
             if isinstance(call.func, ast.Name) and call.func.id in local:
                 continue
             if is_check_call(call, None):
@@ -133,12 +140,27 @@ class TestFacts:
                 # `monkeypatch.setattr(Client, "_request", fake_request)` where the fake asserts what it is sent
                 found.append(call)
         if self.test.classes:
+            # A method of the test's class or of a base class or mixin (defined in another module): any asserting
+            # method of that name in the project counts, as a class-level def is indexed wherever it lives.
             own = {s.name for cls in self.test.classes for s in cls.body if isinstance(s, ast.FunctionDef)}
             for call in self.calls:
-                if dotted(call.func).startswith("self.") and call_name(call) in own and call not in found:
-                    if self.index.helper_checks(call_name(call)):
-                        found.append(call)
+                if not dotted(call.func).startswith("self.") or call in found:
+                    continue
+                if (call_name(call) in own or self._used_as_check(call)) and self.index.helper_checks(call_name(call)):
+                    found.append(call)
         return found
+
+    @cached_property
+    def _check_aliases(self) -> set[str]:
+        """Locals bound to a checking function: ``sc = self.check_scale_and_center`` makes ``sc(...)`` a check."""
+        aliases: set[str] = set()
+        for node in self.of(ast.Assign):
+            value = node.value  # type: ignore[attr-defined]
+            if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(value, ast.Attribute | ast.Name):  # type: ignore[attr-defined]
+                probe = ast.Call(func=value, args=[], keywords=[])
+                if is_check_call(probe, None) or (dotted(value).startswith("self.") and is_check_call(probe, self.index)):
+                    aliases.add(node.targets[0].id)  # type: ignore[attr-defined]
+        return aliases
 
     @cached_property
     def _simulated_raises(self) -> set[int]:
