@@ -113,6 +113,11 @@ def test_suppression_syntax_inside_a_string_is_not_a_suppression(tmp_path: Path)
         "def test_t(errors):\n    try:\n        assert f() == 1\n    except Exception as e:\n        errors.append(e)\n    assert not errors\n",
         # obj == obj among other checks tests a custom __eq__
         "def test_eq():\n    cfg = Config()\n    assert cfg == cfg\n    assert cfg.get('x', 2) == 2\n",
+        # a comparison run for the error it raises
+        "import pytest\ndef test_cmp(x, y):\n    with pytest.raises(TypeError):\n        x == y\n",
+        # `assert True` marks the expected branch; the other one fails
+        "def test_rejects():\n    try:\n        parse('(')\n    except ValueError:\n        assert True\n"
+        "    else:\n        assert False\n",
         # a predicate's truthiness is its answer
         "def test_closes():\n    conn = open_conn()\n    conn.close()\n    assert conn.is_closed()\n    assert conn.closed\n",
         # int here, float there: the test contrasts types
@@ -130,7 +135,8 @@ def test_suppression_syntax_inside_a_string_is_not_a_suppression(tmp_path: Path)
         "def test_unknown_flag_exits_cleanly(runner):\n    result = runner.invoke(cli, ['--x'])\n"
         "    assert result.exit_code == 0\n",
     ],
-    ids=["requests-truthy", "501-route", "routing", "if-fail", "recorded-error", "custom-eq", "predicate-truthy",
+    ids=["requests-truthy", "501-route", "routing", "if-fail", "recorded-error", "custom-eq", "raises-compare",
+         "branch-marker", "predicate-truthy",
          "contrasted-types", "claimed-type", "nested-alternatives", "fixture-inspected", "subprocess", "exit-claim"],
 )
 def test_strong_tests_that_look_weak_are_not_flagged(tmp_path: Path, source: str) -> None:

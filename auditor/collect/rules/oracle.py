@@ -94,6 +94,8 @@ def tautology(facts: TestFacts) -> Iterator[Hit]:
             continue  # among other checks, `obj == obj` is usually a test of a custom __eq__
         if why in _USELESS_BESIDE_CHECKS and not alone:
             continue  # a redundant line beside real checks: the test still checks its claim
+        if why == "a true constant" and not alone and any(isinstance(p, (ast.ExceptHandler, ast.If)) for p in facts.ancestors(node)):
+            continue  # `except ValueError: assert True` marks the expected branch; the other branch fails
         if why is None and isinstance(node.test, ast.Compare) and isinstance(node.test.left, ast.Name):
             why = _bound_never_none(facts, node.test)
             if why and not alone:

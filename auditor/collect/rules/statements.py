@@ -24,7 +24,25 @@ _STOPPERS = {"skip", "fail", "xfail", "skipTest", "exit"}
 def bare_comparison(facts: TestFacts) -> Iterator[Hit]:
     for node in facts.of(ast.Expr):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Compare):
+            if _expects_side_effect(facts, node):
+                continue  # `with pytest.raises(TypeError): x == y`: the comparison is run for what it raises
             yield node, f"result of the comparison is discarded: `{ast.unparse(node.value)}`"
+
+
+#: Context managers inside which a statement runs for the error or warning it causes.
+_EFFECT_CONTEXTS = ("raises", "warns", "warnings", "errstate", "deprecated", "assertraises", "assert_raises",
+                    "assertwarns", "assert_warns", "assert_no_warnings", "assertlogs", "does_not_raise")
+
+
+def _expects_side_effect(facts: TestFacts, node: ast.AST) -> bool:
+    for parent in facts.ancestors(node):
+        if isinstance(parent, (ast.With, ast.AsyncWith)):
+            for item in parent.items:
+                if isinstance(item.context_expr, ast.Call):
+                    name = call_name(item.context_expr).lower()
+                    if any(word in name for word in _EFFECT_CONTEXTS):
+                        return True
+    return False
 
 
 def _in_nested_def(facts: TestFacts, node: ast.AST) -> bool:
