@@ -118,6 +118,9 @@ def test_suppression_syntax_inside_a_string_is_not_a_suppression(tmp_path: Path)
         # `assert True` marks the expected branch; the other one fails
         "def test_rejects():\n    try:\n        parse('(')\n    except ValueError:\n        assert True\n"
         "    else:\n        assert False\n",
+        # an if that picks cases from the test's own data: the check runs on those cases
+        "CASES = [1, 'a', 2.5]\ndef test_roundtrip():\n    for case in CASES:\n        if not isinstance(case, str):\n"
+        "            assert load(dump(case)) == case\n",
         # a predicate's truthiness is its answer
         "def test_closes():\n    conn = open_conn()\n    conn.close()\n    assert conn.is_closed()\n    assert conn.closed\n",
         # int here, float there: the test contrasts types
@@ -136,7 +139,7 @@ def test_suppression_syntax_inside_a_string_is_not_a_suppression(tmp_path: Path)
         "    assert result.exit_code == 0\n",
     ],
     ids=["requests-truthy", "501-route", "routing", "if-fail", "recorded-error", "custom-eq", "raises-compare",
-         "branch-marker", "predicate-truthy",
+         "branch-marker", "filtered-cases", "predicate-truthy",
          "contrasted-types", "claimed-type", "nested-alternatives", "fixture-inspected", "subprocess", "exit-claim"],
 )
 def test_strong_tests_that_look_weak_are_not_flagged(tmp_path: Path, source: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from auditor.collect.rules import (  # noqa: F401 - registration
     collection,
     concurrency,
+    conditional,
     http,
     oracle,
     owncode,
