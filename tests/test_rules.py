@@ -173,6 +173,18 @@ def test_checks_reached_through_helpers_count(tmp_path: Path, source: str) -> No
     assert "AUD107" not in rule_ids(scan_source(tmp_path, source))
 
 
+def test_a_skip_on_every_supported_python_follows_requires_python(tmp_path: Path) -> None:
+    source = (
+        "import sys, pytest\n@pytest.mark.skipif(sys.version_info >= (3, 10), reason='leaks')\n"
+        "def test_no_leak():\n    assert leaked() == 0\n"
+    )
+    supported = "[project]\nname = 'p'\nrequires-python = '>=3.10'\n"
+    (tmp_path / "declared").mkdir()
+    assert rule_ids(scan_source(tmp_path / "declared", source, pyproject=supported)) == {"AUD147"}
+    (tmp_path / "unstated").mkdir()  # 3.10 may still be unsupported by a project that says nothing
+    assert scan_source(tmp_path / "unstated", source) == []
+
+
 def test_real_infrastructure_rules_follow_the_configured_categories(tmp_path: Path) -> None:
     source = (
         "from fastapi.testclient import TestClient\ndef test_h():\n    assert TestClient(app).get('/h').json() == {}\n"
