@@ -69,3 +69,21 @@ def test_cases_that_apply(cases):
         except ValueError:
             continue
         assert value.check() == case.expected
+
+
+# expect: AUD148
+def test_estimate_cost_without_max_tokens(provider):
+    cost = provider.estimate_cost(messages=[{"role": "user", "content": "hi"}])
+    # should default to at least 1024 output tokens
+    assert cost > 0
+
+
+# expect: strong
+def test_cost_is_positive_for_any_message(provider):
+    assert provider.estimate_cost(messages=[{"role": "user", "content": "hi"}]) > 0
+
+
+# expect: strong
+def test_estimate_cost_default_output(provider):
+    cost = provider.estimate_cost(messages=[{"role": "user", "content": "hi"}])
+    assert cost == provider.price("in") * 1 + provider.price("out") * 1024

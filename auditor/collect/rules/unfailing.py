@@ -130,3 +130,50 @@ def exception_skips_checks(facts: TestFacts) -> Iterator[Hit]:
                     caught = ast.unparse(handler.type) if handler.type is not None else "anything"
                     yield handler, f"`except {caught}: {how}` skips the checks after it, so a raising call passes"
                     return
+
+
+#: Claim words for which the sign is the point (``test_cost_is_positive``) or success is (``test_model_resolves``).
+_SIGN_CLAIMS = {"positive", "negative", "nonzero", "non", "zero", "sign", "resolve", "resolves", "resolved", "works",
+                "succeeds", "accepts", "nonnegative", "greater", "less", "some", "any", "bigger", "smaller", "grows",
+                "increases", "decreases", "more", "fewer"}
+
+
+def _sign_only(expr: ast.expr) -> str | None:
+    """``cost > 0``, ``n >= 1``: the subject, when only its sign is checked (``!= 0`` is how regressions pin
+    "no longer rounds to zero", so it is left alone)."""
+    if not (isinstance(expr, ast.Compare) and len(expr.ops) == 1):
+        return None
+    left, op, right = expr.left, expr.ops[0], expr.comparators[0]
+    if isinstance(left, ast.Constant):
+        left, right = right, left
+        op = {ast.Lt: ast.Gt(), ast.LtE: ast.GtE()}.get(type(op), op)
+    if not (isinstance(right, ast.Constant) and type(right.value) in (int, float)):
+        return None
+    positive = (isinstance(op, ast.Gt) and right.value == 0) or (isinstance(op, ast.GtE) and right.value in (0, 1))
+    if not positive:
+        return None
+    if isinstance(left, ast.Call) and call_name(left) in ("len", "count", "perf_counter", "time", "monotonic"):
+        return None  # emptiness is AUD137's, durations AUD109's
+    return ast.unparse(left) if isinstance(left, (ast.Name, ast.Attribute, ast.Subscript, ast.Call)) else None
+
+
+@rule(
+    "AUD148",
+    "sign-only",
+    "medium",
+    "The only check is that a computed number is positive (cost > 0): almost any wrong amount passes.",
+    bad="def test_estimate_cost_without_max_tokens(provider):\n    cost = provider.estimate_cost(messages=MSGS)\n"
+    "    assert cost > 0\n",
+    good="def test_estimate_cost_without_max_tokens(provider):\n    cost = provider.estimate_cost(messages=MSGS)\n"
+    "    assert cost == pytest.approx(0.0012)\n",
+)
+def sign_only(facts: TestFacts) -> Iterator[Hit]:
+    if facts.claims & {"does-not-raise", "existence", "liveness", "timing", "status"}:
+        return
+    if _SIGN_CLAIMS & set(words(" ".join([facts.node.name, ast.get_docstring(facts.node) or ""]))):
+        return
+    if not facts.asserts or len(facts.asserts) != len(facts.checks):
+        return
+    subjects = [_sign_only(node.test) for node in facts.asserts]
+    if all(subjects) and not any(word in (subjects[0] or "").lower() for word in ("time", "elapsed", "duration", "latency")):
+        yield facts.asserts[0], f"only the sign of `{subjects[0]}` is checked"
