@@ -54,8 +54,9 @@ def _counting(expr: ast.expr) -> bool:
     "    for t in threads:\n        t.join()\n    assert counter.value == 8\n",
 )
 def concurrency_counted_only(facts: TestFacts) -> Iterator[Hit]:
-    claimed = set(words(" ".join([facts.node.name, ast.get_docstring(facts.node) or ""])))
-    if not claimed & _CLAIM_WORDS or not any(call_name(c) in _STARTERS for c in facts.calls):
+    if not any(call_name(c) in _STARTERS for c in facts.calls):
+        return
+    if not set(words(" ".join([facts.node.name, ast.get_docstring(facts.node) or ""]))) & _CLAIM_WORDS:
         return
     tests = check_tests(facts)
     if tests and all(_counting(expr) for _node, expr in tests):

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from auditor.collect.markers import dotted
 from auditor.collect.rules.base import Hit, rule
 from auditor.collect.rules.calls import call_name
-from auditor.collect.rules.facts import TestFacts, walk
+from auditor.collect.rules.facts import TestFacts, _per_module, walk
 from auditor.collect.rules.shallow import check_tests
 
 _BUILTINS = frozenset(dir(builtins))
@@ -26,17 +26,22 @@ _PLAIN_FIXTURES = {"tmp_path", "tmpdir", "tmp_path_factory", "monkeypatch", "cap
 
 def _stdlib_names(facts: TestFacts) -> set[str]:
     """Names the test module (or the test itself) binds to standard-library modules and their members."""
+    names = set(_per_module(facts.test.module.tree, "stdlib_names", lambda tree: _stdlib_bindings(tree.body)))
+    if facts.of(ast.Import, ast.ImportFrom):
+        names |= _stdlib_bindings(facts.of(ast.Import, ast.ImportFrom))  # type: ignore[arg-type]
+    return names
+
+
+def _stdlib_bindings(statements: list[ast.stmt]) -> set[str]:
     names: set[str] = set()
-    for tree in (facts.test.module.tree, facts.node):
-        statements = tree.body if tree is facts.test.module.tree else walk(tree)
-        for statement in statements:
-            if isinstance(statement, ast.Import):
-                for alias in statement.names:
-                    if alias.name.split(".")[0] in _STDLIB:
-                        names.add(alias.asname or alias.name.split(".")[0])
-            elif isinstance(statement, ast.ImportFrom) and statement.module and statement.level == 0:
-                if statement.module.split(".")[0] in _STDLIB:
-                    names.update(alias.asname or alias.name for alias in statement.names)
+    for statement in statements:
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                if alias.name.split(".")[0] in _STDLIB:
+                    names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(statement, ast.ImportFrom) and statement.module and statement.level == 0:
+            if statement.module.split(".")[0] in _STDLIB:
+                names.update(alias.asname or alias.name for alias in statement.names)
     return names
 
 
@@ -147,11 +152,13 @@ def _computes_its_own_answer(facts: TestFacts) -> bool:
     tests = check_tests(facts)
     if not tests or not facts.calls:
         return False
+    if facts.of(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.With, ast.AsyncWith, ast.Try):
+        return False  # defines or drives something the product may call back into
     own = _Own(facts)
+    if any(isinstance(c.func, ast.Name) and not own.call(c) for c in facts.calls):
+        return False  # a product function is called
     computed = False
     for node in facts.nodes:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.With, ast.AsyncWith, ast.Try)):
-            return False  # defines or drives something the product may call back into
         if isinstance(node, ast.Call) and not own.call(node):
             return False  # product code runs
         if isinstance(node, ast.Assign) and own.pass_along(node):

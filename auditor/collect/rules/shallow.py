@@ -31,13 +31,15 @@ def check_tests(facts: TestFacts) -> list[tuple[ast.AST, ast.expr]] | None:
     if cached is not False:
         return cached  # type: ignore[return-value]
     found: list[tuple[ast.AST, ast.expr]] | None = []
-    kept = {id(node.value) for node in facts.of(ast.Assign)}  # type: ignore[attr-defined]
+    kept: set[int] | None = None
     for check in facts.checks:
-        if id(check) in kept and call_name(check) not in CHECK_CALLS:  # type: ignore[arg-type]
-            continue  # `results = detector.check_file(f)`: named like a check, kept like a value
         if isinstance(check, ast.Assert):
             found.append((check, check.test))  # type: ignore[union-attr]
             continue
+        if kept is None:
+            kept = {id(node.value) for node in facts.of(ast.Assign)}  # type: ignore[attr-defined]
+        if id(check) in kept and call_name(check) not in CHECK_CALLS:  # type: ignore[arg-type]
+            continue  # `results = detector.check_file(f)`: named like a check, kept like a value
         expr = _unittest_expr(check) if isinstance(check, ast.Call) else None
         if expr is None:
             found = None
@@ -100,6 +102,9 @@ _GETTERS = ("get", "make", "create", "build", "load", "read", "fetch", "find", "
             "encode", "decode", "dump", "serialize", "serialise", "search", "lookup", "resolve", "extract")
 
 
+_TRUTHY_SHAPES = (ast.Name, ast.Attribute, ast.Call)
+
+
 def _reads_as_bool(name: str) -> bool:
     bare = name.lstrip("_").lower()
     return (
@@ -159,9 +164,11 @@ def _bound_values(facts: TestFacts, name: str) -> list[ast.expr]:
 )
 def truthiness_only(facts: TestFacts) -> Iterator[Hit]:
     tests = check_tests(facts)
-    if not tests or facts.claims & {"existence", "does-not-raise", "liveness"}:
+    if not tests or not all(isinstance(expr, _TRUTHY_SHAPES) for _node, expr in tests):
         return
-    if all(_object_valued(facts, expr) for _node, expr in tests):
+    if not all(_object_valued(facts, expr) for _node, expr in tests):
+        return
+    if not facts.claims & {"existence", "does-not-raise", "liveness"}:
         node, expr = tests[0]
         yield node, f"only truthiness is checked: `{ast.unparse(expr)}`"
 
@@ -224,7 +231,7 @@ def _status_success(expr: ast.expr) -> bool:
 )
 def builtin_type_only(facts: TestFacts) -> Iterator[Hit]:
     tests = check_tests(facts)
-    if not tests or "type" in facts.claims:
+    if not tests:
         return
     kinds = [_builtin_type_check(expr) for _node, expr in tests]
     named = [k for k in kinds if k]
@@ -233,7 +240,7 @@ def builtin_type_only(facts: TestFacts) -> Iterator[Hit]:
     if len(set(named)) > 1 and len(named) > 1 and len(tests) > 1:
         return  # int here, float there: the test contrasts types, so the type is what it is about
     claimed = _claim_words(facts)
-    if claimed & _TYPE_IS_THE_POINT or any(claimed & _TYPE_WORDS[k] for k in named):
+    if "type" in facts.claims or claimed & _TYPE_IS_THE_POINT or any(claimed & _TYPE_WORDS[k] for k in named):
         return  # the claim is the type, or that the output parses
     node = next(n for k, (n, _e) in zip(kinds, tests, strict=True) if k)
     yield node, f"only the builtin type ({', '.join(dict.fromkeys(named))}) is checked, never the value"
@@ -336,10 +343,8 @@ def _is_attr_of(node: ast.Attribute, name: str) -> bool:
 )
 def exit_status_only(facts: TestFacts) -> Iterator[Hit]:
     tests = check_tests(facts)
-    if not tests or facts.claims & {"does-not-raise", "status", "liveness", "existence"}:
+    if not tests or not any(call_name(c) in ("invoke", "run") for c in facts.calls):
         return
-    if {"exit", "exits", "code", "fails", "abort", "aborts", "returncode"} & _claim_words(facts):
-        return  # the exit code is the claim
     results = [
         t.id
         for node in facts.of(ast.Assign)
@@ -351,9 +356,11 @@ def exit_status_only(facts: TestFacts) -> Iterator[Hit]:
         if not all(_exit_success(expr, name) for _node, expr in tests):
             continue
         reads = [n for n in facts.name_uses(name) if not _exit_read(facts, n)]
-        if not reads:
-            yield tests[0][0], f"only the exit status of `{name}` is checked, never its output"
+        if reads or facts.claims & {"does-not-raise", "status", "liveness", "existence"}:
             return
+        if not {"exit", "exits", "code", "fails", "abort", "aborts", "returncode"} & _claim_words(facts):
+            yield tests[0][0], f"only the exit status of `{name}` is checked, never its output"  # else the code is the claim
+        return
 
 
 def _exit_read(facts: TestFacts, use: ast.Name) -> bool:

@@ -61,16 +61,16 @@ def _waits(statement: ast.stmt) -> bool:
 )
 def unchecked_final_action(facts: TestFacts) -> Iterator[Hit]:
     checks = {id(c) for c in facts.checks}
-    if not checks or "does-not-raise" in facts.claims:
-        return
     body = facts.body
-    last = max((i for i, s in enumerate(body) if any(id(n) in checks for n in walk(s))), default=None)
+    if not checks or (id(body[-1]) in checks if body else True):
+        return
+    last = next((i for i in range(len(body) - 1, -1, -1) if any(id(n) in checks for n in walk(body[i]))), None)
     if last is None or last == len(body) - 1:
         return
     trailing = body[last + 1 :]
     for index, statement in enumerate(trailing):
         action = _action(statement)
         # waiting after (or while) acting is waiting for an effect: the check of that effect is what is missing
-        if action is not None and any(_waits(s) for s in trailing[index:]):
+        if action is not None and any(_waits(s) for s in trailing[index:]) and "does-not-raise" not in facts.claims:
             yield statement, f"`{ast.unparse(action)[:60]}` runs after the last check, the test waits, and ends"
             return

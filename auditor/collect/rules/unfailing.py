@@ -114,6 +114,8 @@ def _blocks(facts: TestFacts) -> Iterator[list[ast.stmt]]:
     "        result = helper()\n        assert result == (APIError,)\n",
 )
 def exception_skips_checks(facts: TestFacts) -> Iterator[Hit]:
+    if not facts.of(ast.Try):
+        return
     checks = {id(c) for c in facts.checks}
     for block in _blocks(facts):
         for index, statement in enumerate(block):
@@ -168,12 +170,12 @@ def _sign_only(expr: ast.expr) -> str | None:
     "    assert cost == pytest.approx(0.0012)\n",
 )
 def sign_only(facts: TestFacts) -> Iterator[Hit]:
-    if facts.claims & {"does-not-raise", "existence", "liveness", "timing", "status"}:
-        return
-    if _SIGN_CLAIMS & set(words(" ".join([facts.node.name, ast.get_docstring(facts.node) or ""]))):
-        return
     if not facts.asserts or len(facts.asserts) != len(facts.checks):
         return
     subjects = [_sign_only(node.test) for node in facts.asserts]
-    if all(subjects) and not any(word in (subjects[0] or "").lower() for word in ("time", "elapsed", "duration", "latency")):
+    if not all(subjects) or any(word in (subjects[0] or "").lower() for word in ("time", "elapsed", "duration", "latency")):
+        return
+    if facts.claims & {"does-not-raise", "existence", "liveness", "timing", "status"}:
+        return
+    if not _SIGN_CLAIMS & set(words(" ".join([facts.node.name, ast.get_docstring(facts.node) or ""]))):
         yield facts.asserts[0], f"only the sign of `{subjects[0]}` is checked"
