@@ -9,7 +9,7 @@ from auditor.collect.markers import argnames, mark_name
 from auditor.collect.rules.base import Hit, rule
 from auditor.collect.rules.calls import call_name
 from auditor.collect.rules.facts import TestFacts, walk
-from auditor.collect.rules.values import _existence
+from auditor.collect.rules.values import is_existence_check
 
 _BRANCHING = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.comprehension, ast.Match, ast.ExceptHandler)
 
@@ -104,7 +104,7 @@ def _statement_check(statement: ast.stmt) -> ast.AST:
 
 def _existence_only(facts: TestFacts, check: ast.AST) -> bool:
     """``assert items`` / ``len(items) > 0`` before the real checks: says only that there is something to check."""
-    return isinstance(check, ast.Assert) and _existence(facts, check.test)
+    return isinstance(check, ast.Assert) and is_existence_check(facts, check.test)
 
 
 @rule(

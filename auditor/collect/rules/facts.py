@@ -108,7 +108,7 @@ class TestFacts:
     @cached_property
     def imported_from(self) -> dict[str, str]:
         """Names the test module imports from other modules: name -> module."""
-        return _per_module(self.test.module.tree, "imported_from", _imported_from)
+        return per_module(self.test.module.tree, "imported_from", _imported_from)
 
     def helper_imports(self) -> list[str]:
         """Modules the test calls an imported name from: their helpers must be indexed before any rule runs."""
@@ -189,7 +189,7 @@ class TestFacts:
     @property
     def module_functions(self) -> set[str]:
         """Names of the functions the test module defines at its top level."""
-        return _per_module(self.test.module.tree, "module_functions", _module_functions)
+        return per_module(self.test.module.tree, "module_functions", _module_functions)
 
     def _used_as_check(self, call: ast.Call) -> bool:
         """A helper called for its checks (a statement: ``check_reply(r)``), not a factory whose value is kept
@@ -221,7 +221,7 @@ class TestFacts:
     @property
     def imported_modules(self) -> set[str]:
         """Names bound by the test module's plain ``import`` statements."""
-        return _per_module(self.test.module.tree, "imported_modules", _imported_modules)
+        return per_module(self.test.module.tree, "imported_modules", _imported_modules)
 
     @cached_property
     def responses(self) -> dict[str, ast.Call]:
@@ -363,7 +363,7 @@ def status_of(node: ast.AST) -> str | None:
     return None
 
 
-def _per_module(tree: ast.Module, key: str, compute: Callable[[ast.Module], T]) -> T:
+def per_module(tree: ast.Module, key: str, compute: Callable[[ast.Module], T]) -> T:
     """``compute(tree)``, once per module rather than once per test: kept on the tree itself."""
     attr = f"_auditor_{key}"
     result = getattr(tree, attr, None)

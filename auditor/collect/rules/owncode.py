@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from auditor.collect.markers import dotted
 from auditor.collect.rules.base import Hit, rule
 from auditor.collect.rules.calls import call_name
-from auditor.collect.rules.facts import TestFacts, _per_module, walk
+from auditor.collect.rules.facts import TestFacts, per_module, walk
 from auditor.collect.rules.shallow import check_tests
 
 _BUILTINS = frozenset(dir(builtins))
@@ -26,7 +26,7 @@ _PLAIN_FIXTURES = {"tmp_path", "tmpdir", "tmp_path_factory", "monkeypatch", "cap
 
 def _stdlib_names(facts: TestFacts) -> set[str]:
     """Names the test module (or the test itself) binds to standard-library modules and their members."""
-    names = set(_per_module(facts.test.module.tree, "stdlib_names", lambda tree: _stdlib_bindings(tree.body)))
+    names = set(per_module(facts.test.module.tree, "stdlib_names", lambda tree: _stdlib_bindings(tree.body)))
     if facts.of(ast.Import, ast.ImportFrom):
         names |= _stdlib_bindings(facts.of(ast.Import, ast.ImportFrom))  # type: ignore[arg-type]
     return names

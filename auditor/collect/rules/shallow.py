@@ -198,9 +198,15 @@ _TYPE_IS_THE_POINT = {
 }
 
 
+#: A response's body attributes always hold text or bytes: their type is AUD137's tautology, not a type check.
+_BODY_ATTRS = {"text", "content", "body", "data"}
+
+
 def _builtin_type_check(expr: ast.expr) -> str | None:
     """``isinstance(x, bytes)``/``type(x) is list``: the builtin type named, else ``None``."""
     if isinstance(expr, ast.Call) and call_name(expr) == "isinstance" and len(expr.args) == 2:
+        if isinstance(expr.args[0], ast.Attribute) and expr.args[0].attr in _BODY_ATTRS:
+            return None
         kinds = expr.args[1].elts if isinstance(expr.args[1], ast.Tuple) else [expr.args[1]]
         names = [k.id for k in kinds if isinstance(k, ast.Name)]
         if names and len(names) == len(kinds) and all(n in _TYPE_WORDS for n in names):
