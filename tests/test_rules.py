@@ -165,8 +165,12 @@ def test_stop_iteration_in_a_helper_class_is_not_a_check(tmp_path: Path) -> None
         "from testbase import Base\nclass TestLayout(Base):\n    def test_scale(self):\n        self.same_layout(layout(G), expected)\n",
         # a local alias of a checking method
         "class TestLayout:\n    def test_scale(self):\n        sc = self.check_scale\n        sc(layout(G), scale=1)\n",
+        # a warning check under a namespace prefix
+        "def test_deprecated_set():\n    with warns_deprecated_sympy():\n        lambdify({1, 2}, 3)\n",
+        # pytest-mpl compares the returned figure with a baseline image
+        "import pytest\n@pytest.mark.mpl_image_compare\ndef test_draw():\n    fig = draw(graph())\n    return fig\n",
     ],
-    ids=["prefixed-assert", "base-class-helper", "alias"],
+    ids=["prefixed-assert", "base-class-helper", "alias", "prefixed-warns", "mpl-figure"],
 )
 def test_checks_reached_through_helpers_count(tmp_path: Path, source: str) -> None:
     (tmp_path / "testbase.py").write_text("class Base:\n    def same_layout(self, a, b):\n        assert a == b\n")
