@@ -154,6 +154,11 @@ def _computes_its_own_answer(facts: TestFacts) -> bool:
         return False
     if facts.of(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.With, ast.AsyncWith, ast.Try):
         return False  # defines or drives something the product may call back into
+    imported, defined = facts.imported_from, facts.module_functions
+    for call in facts.calls:
+        name = call.func.id if isinstance(call.func, ast.Name) else None
+        if name and (name in defined or (name in imported and imported[name].split(".")[0] not in _STDLIB)):
+            return False  # a product function or a helper of the test module is called
     own = _Own(facts)
     if any(isinstance(c.func, ast.Name) and not own.call(c) for c in facts.calls):
         return False  # a product function is called
