@@ -113,11 +113,80 @@ def test_suppression_syntax_inside_a_string_is_not_a_suppression(tmp_path: Path)
         "def test_t(errors):\n    try:\n        assert f() == 1\n    except Exception as e:\n        errors.append(e)\n    assert not errors\n",
         # obj == obj among other checks tests a custom __eq__
         "def test_eq():\n    cfg = Config()\n    assert cfg == cfg\n    assert cfg.get('x', 2) == 2\n",
+        # a comparison run for the error it raises
+        "import pytest\ndef test_cmp(x, y):\n    with pytest.raises(TypeError):\n        x == y\n",
+        # `assert True` marks the expected branch; the other one fails
+        "def test_rejects():\n    try:\n        parse('(')\n    except ValueError:\n        assert True\n"
+        "    else:\n        assert False\n",
+        # an if that picks cases from the test's own data: the check runs on those cases
+        "CASES = [1, 'a', 2.5]\ndef test_roundtrip():\n    for case in CASES:\n        if not isinstance(case, str):\n"
+        "            assert load(dump(case)) == case\n",
+        # a predicate's truthiness is its answer
+        "def test_closes():\n    conn = open_conn()\n    conn.close()\n    assert conn.is_closed()\n    assert conn.closed\n",
+        # int here, float there: the test contrasts types
+        "def test_identity():\n    assert isinstance(add.identity(1), int)\n    assert isinstance(add.identity(1.0), float)\n",
+        # the claim names the type
+        "def test_formats_are_a_list_of_strings():\n    assert type(formats()) is list\n",
+        # one accepted text contains the other: the `or` accepts exactly the shorter one
+        "def test_literal(client):\n    body = client.get('/').text\n    assert 'a{{7}}.txt' in body or 'a{{7}}' in body\n",
+        # a fixture's object is read through a builtin: the product's state is what is checked
+        "def test_methods(d, ref):\n    mine = set(dir(d))\n    assert mine < set(dir(ref))\n",
+        # the product runs in a subprocess
+        "import subprocess, sys\ndef test_lazy():\n    p = subprocess.run([sys.executable, '-c', 'import app'])\n"
+        "    code = p.returncode\n    assert code == 0\n",
+        # the exit code is the claim
+        "def test_unknown_flag_exits_cleanly(runner):\n    result = runner.invoke(cli, ['--x'])\n"
+        "    assert result.exit_code == 0\n",
     ],
-    ids=["requests-truthy", "501-route", "routing", "if-fail", "recorded-error", "custom-eq"],
+    ids=["requests-truthy", "501-route", "routing", "if-fail", "recorded-error", "custom-eq", "raises-compare",
+         "branch-marker", "filtered-cases", "predicate-truthy",
+         "contrasted-types", "claimed-type", "nested-alternatives", "fixture-inspected", "subprocess", "exit-claim"],
 )
 def test_strong_tests_that_look_weak_are_not_flagged(tmp_path: Path, source: str) -> None:
     assert scan_source(tmp_path, source) == []
+
+
+def test_stop_iteration_in_a_helper_class_is_not_a_check(tmp_path: Path) -> None:
+    source = (
+        "def test_hint(runner):\n    class Hinted:\n        def __next__(self):\n            raise StopIteration\n"
+        "    runner.invoke(cli, [Hinted()])\n"
+    )
+    assert rule_ids(scan_source(tmp_path, source)) == {"AUD107"}
+    failing_fake = source.replace("raise StopIteration", "raise ValueError('next() must not be called')")
+    assert scan_source(tmp_path, failing_fake) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # an assertion helper under a namespace prefix
+        "from lib._array_api import xp_assert_close\ndef test_shift(xp):\n    xp_assert_close(shift(xp.ones(3)), xp.ones(3))\n",
+        # a checking method inherited from a base class defined elsewhere
+        "from testbase import Base\nclass TestLayout(Base):\n    def test_scale(self):\n        self.same_layout(layout(G), expected)\n",
+        # a local alias of a checking method
+        "class TestLayout:\n    def test_scale(self):\n        sc = self.check_scale\n        sc(layout(G), scale=1)\n",
+        # a warning check under a namespace prefix
+        "def test_deprecated_set():\n    with warns_deprecated_sympy():\n        lambdify({1, 2}, 3)\n",
+        # pytest-mpl compares the returned figure with a baseline image
+        "import pytest\n@pytest.mark.mpl_image_compare\ndef test_draw():\n    fig = draw(graph())\n    return fig\n",
+    ],
+    ids=["prefixed-assert", "base-class-helper", "alias", "prefixed-warns", "mpl-figure"],
+)
+def test_checks_reached_through_helpers_count(tmp_path: Path, source: str) -> None:
+    (tmp_path / "testbase.py").write_text("class Base:\n    def same_layout(self, a, b):\n        assert a == b\n")
+    assert "AUD107" not in rule_ids(scan_source(tmp_path, source))
+
+
+def test_a_skip_on_every_supported_python_follows_requires_python(tmp_path: Path) -> None:
+    source = (
+        "import sys, pytest\n@pytest.mark.skipif(sys.version_info >= (3, 10), reason='leaks')\n"
+        "def test_no_leak():\n    assert leaked() == 0\n"
+    )
+    supported = "[project]\nname = 'p'\nrequires-python = '>=3.10'\n"
+    (tmp_path / "declared").mkdir()
+    assert rule_ids(scan_source(tmp_path / "declared", source, pyproject=supported)) == {"AUD147"}
+    (tmp_path / "unstated").mkdir()  # 3.10 may still be unsupported by a project that says nothing
+    assert scan_source(tmp_path / "unstated", source) == []
 
 
 def test_real_infrastructure_rules_follow_the_configured_categories(tmp_path: Path) -> None:

@@ -96,6 +96,8 @@ def load_helper(index: ProjectIndex, module_name: str, near: str, order: int) ->
     path = import_module_path(index.root, module_name, near)
     if path is None:
         return None
+    if path.relative_to(index.root).as_posix() in index.scanned_paths:
+        return None  # a scanned module (a test module with a base class): its defs are indexed already
     try:
         if path.stat().st_size >= HELPER_BYTES:
             return None

@@ -235,6 +235,8 @@ def _helpers(run: _Run, index: ProjectIndex, pairs: list[tuple[str, str]], first
         if path is None:
             continue
         rel = path.relative_to(run.config.root).as_posix()
+        if rel in index.scanned_paths:
+            continue  # a scanned module (a test module with a base class): its defs are indexed already
         if rel not in found:
             helper = _helper_entry(run, path, rel, trees)
             if helper is None:

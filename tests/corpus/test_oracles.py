@@ -112,6 +112,33 @@ def test_comprehension_all(client):
         assert all(i["id"] for i in items)
 
 
+# expect: AUD110
+def test_generated_templates_have_syntax(engine):
+    attacks = [a for a in engine.generate(count=40) if a.name.startswith("smuggling-")]
+    assert len(attacks) > 0
+    markdown = [a for a in attacks if a.name == "smuggling-markdown"]
+    if markdown:
+        assert "[//]: #" in markdown[0].prompt
+
+
+# expect: AUD110
+def test_error_carries_request(client):
+    try:
+        client.get("/slow", timeout=1)
+    except TimeoutError as exc:
+        assert exc.request.url == "/slow"
+
+
+# expect: strong
+def test_error_raised_with_request(client):
+    try:
+        client.get("/slow", timeout=1)
+    except TimeoutError as exc:
+        assert exc.request.url == "/slow"
+    else:
+        pytest.fail("no timeout")
+
+
 # expect: AUD111
 def test_swallow_everything(client):
     try:

@@ -205,3 +205,15 @@ def test_sleep_zero_yields(loop_runner):
     loop_runner.start()
     time.sleep(0)
     assert loop_runner.pending() == 0
+
+
+# expect: AUD147
+@pytest.mark.skipif(sys.version_info > (2, 7), reason="leaks on Python 3")
+def test_copy_does_not_leak():
+    assert leaked_bytes(copy_client) == 0
+
+
+# expect: strong
+@pytest.mark.skipif(sys.version_info >= (3, 14), reason="uses a module removed in 3.14")
+def test_old_module_roundtrip():
+    assert roundtrip(b"x") == b"x"

@@ -4,7 +4,7 @@ from unittest import mock
 
 import pytest
 
-from myapp import greet, load_settings, summarize
+from myapp import edit_at_prompt, greet, load_settings, summarize
 
 
 @pytest.fixture
@@ -142,3 +142,17 @@ def test_error_message_substring():
     with pytest.raises(ValueError) as excinfo:
         summarize("")
     assert "empty" in str(excinfo.value)
+
+
+# expect: AUD149
+def test_edit_adds_record():
+    db = mock.Mock()
+    edit_at_prompt(db, "w")
+    db.add_rec("http://a", "title")
+
+
+# expect: strong
+def test_edit_adds_record_asserted():
+    db = mock.Mock()
+    edit_at_prompt(db, "w")
+    db.add_rec.assert_called_once_with("http://a", "title")

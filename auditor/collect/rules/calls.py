@@ -18,6 +18,8 @@ HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "req
 #: Receivers whose HTTP calls return a response object (``client.get``, ``requests.get``...).
 CLIENT_HINTS = ("client", "session", "http", "api", "requests", "httpx", "browser", "ac", "conn", "app")
 CHECK_PREFIXES = ("assert", "check", "verify", "expect", "validate", "ensure", "must", "should")
+#: Words that make any snake_case name a check wherever they sit in it.
+_CHECK_WORDS = {"assert", "raises", "warns"}
 #: pytest/unittest calls that are checks by themselves.
 CHECK_CALLS = {
     "raises",
@@ -92,6 +94,8 @@ def is_check_call(call: ast.Call, index: HelperIndex | None, depth: int = 0) -> 
     runs_a_test = bare.startswith("test_")
     if name in CHECK_CALLS or name in CHECK_CONTEXTS or bare.startswith(CHECK_PREFIXES) or runs_a_test:
         return True
+    if ("assert" in bare or "raises" in bare or "warns" in bare) and _CHECK_WORDS & set(bare.split("_")):
+        return True  # `xp_assert_close`, `warns_deprecated_sympy`: a checking helper under a namespace prefix
     if name in ("run", "check_call", "check_output") and any(
         k.arg == "check" and isinstance(k.value, ast.Constant) and k.value.value is True for k in call.keywords
     ):

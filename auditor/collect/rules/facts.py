@@ -92,7 +92,8 @@ class TestFacts:
     @cached_property
     def claims(self) -> frozenset[str]:
         """What the test claims, from its name and docstring (:mod:`auditor.collect.claims`)."""
-        return claims_of(self.node)
+        # The inventory read them already (TestCase.claims); reading them again costs as much as a rule.
+        return frozenset(self.test.case.claims) if self.test.case.claims else claims_of(self.node)
 
     @cached_property
     def calls(self) -> list[ast.Call]:
@@ -107,22 +108,29 @@ class TestFacts:
     @cached_property
     def imported_from(self) -> dict[str, str]:
         """Names the test module imports from other modules: name -> module."""
-        return _per_module(self.test.module.tree, "imported_from", _imported_from)
+        return per_module(self.test.module.tree, "imported_from", _imported_from)
 
     def helper_imports(self) -> list[str]:
         """Modules the test calls an imported name from: their helpers must be indexed before any rule runs."""
         imported = self.imported_from
-        return [imported[name] for name in dict.fromkeys(call_name(call) for call in self.calls) if name in imported]
+        names = [call_name(call) for call in self.calls]
+        # a test class's imported base classes hold the checking methods it calls on self
+        names += [dotted(base).split(".")[0] for cls in self.test.classes for base in cls.bases]
+        return [imported[name] for name in dict.fromkeys(names) if name in imported]
 
     @cached_property
     def checks(self) -> list[ast.AST]:
         """Asserts, raise statements, checking calls and checking ``with`` blocks."""
         found: list[ast.AST] = [*self.asserts]
-        found += self.of(ast.Raise)
+        found += [r for r in self.of(ast.Raise) if id(r) not in self._simulated_raises]
         # A function the test defines itself is walked with it: its asserts are already here, and a project
         # helper of the same name elsewhere says nothing about it.
         local = {n.name for n in self.of(ast.FunctionDef, ast.AsyncFunctionDef) if n is not self.node}
+        aliases = self._check_aliases
         for call in self.calls:
+            if isinstance(call.func, ast.Name) and call.func.id in aliases:
+                found.append(call)
+                continue
             if isinstance(call.func, ast.Name) and call.func.id in local:
                 continue
             if is_check_call(call, None):
@@ -133,12 +141,43 @@ class TestFacts:
                 # `monkeypatch.setattr(Client, "_request", fake_request)` where the fake asserts what it is sent
                 found.append(call)
         if self.test.classes:
+            # A method of the test's class or of a base class or mixin (defined in another module): any asserting
+            # method of that name in the project counts, as a class-level def is indexed wherever it lives.
             own = {s.name for cls in self.test.classes for s in cls.body if isinstance(s, ast.FunctionDef)}
             for call in self.calls:
-                if dotted(call.func).startswith("self.") and call_name(call) in own and call not in found:
-                    if self.index.helper_checks(call_name(call)):
-                        found.append(call)
+                if not dotted(call.func).startswith("self.") or call in found:
+                    continue
+                if (call_name(call) in own or self._used_as_check(call)) and self.index.helper_checks(call_name(call)):
+                    found.append(call)
         return found
+
+    @cached_property
+    def _check_aliases(self) -> set[str]:
+        """Locals bound to a checking function: ``sc = self.check_scale_and_center`` makes ``sc(...)`` a check."""
+        aliases: set[str] = set()
+        for node in self.of(ast.Assign):
+            value = node.value  # type: ignore[attr-defined]
+            if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(value, ast.Attribute | ast.Name):  # type: ignore[attr-defined]
+                probe = ast.Call(func=value, args=[], keywords=[])
+                if is_check_call(probe, None) or (dotted(value).startswith("self.") and is_check_call(probe, self.index)):
+                    aliases.add(node.targets[0].id)  # type: ignore[attr-defined]
+        return aliases
+
+    @cached_property
+    def _simulated_raises(self) -> set[int]:
+        """``raise StopIteration`` in an iterator the test defines: the iteration protocol, not a failure report.
+
+        (Other raises in a fake stay checks: ``raise ValueError('include got modified')`` is how a fake fails.)
+        """
+        nested = self.of(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+        if not nested:
+            return set()
+        return {
+            id(node)
+            for scope in nested
+            for node in walk(scope)
+            if isinstance(node, ast.Raise) and node.exc is not None and _ends_iteration(node.exc)
+        }
 
     def _asserting_callback(self, arg: ast.expr) -> bool:
         """A project function handed to the code under test (a fake, a callback) that asserts when called."""
@@ -150,7 +189,7 @@ class TestFacts:
     @property
     def module_functions(self) -> set[str]:
         """Names of the functions the test module defines at its top level."""
-        return _per_module(self.test.module.tree, "module_functions", _module_functions)
+        return per_module(self.test.module.tree, "module_functions", _module_functions)
 
     def _used_as_check(self, call: ast.Call) -> bool:
         """A helper called for its checks (a statement: ``check_reply(r)``), not a factory whose value is kept
@@ -182,7 +221,7 @@ class TestFacts:
     @property
     def imported_modules(self) -> set[str]:
         """Names bound by the test module's plain ``import`` statements."""
-        return _per_module(self.test.module.tree, "imported_modules", _imported_modules)
+        return per_module(self.test.module.tree, "imported_modules", _imported_modules)
 
     @cached_property
     def responses(self) -> dict[str, ast.Call]:
@@ -277,6 +316,10 @@ _RESPONSE_READERS = {
 }
 
 
+def _ends_iteration(exc: ast.expr) -> bool:
+    return dotted(exc.func if isinstance(exc, ast.Call) else exc).split(".")[-1] in ("StopIteration", "StopAsyncIteration")
+
+
 def _surely_iterates(node: ast.AST) -> bool:
     """A loop over a non-empty literal, ``range(N)`` with N > 0, or ``enumerate``/``zip`` of those."""
     if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
@@ -320,7 +363,7 @@ def status_of(node: ast.AST) -> str | None:
     return None
 
 
-def _per_module(tree: ast.Module, key: str, compute: Callable[[ast.Module], T]) -> T:
+def per_module(tree: ast.Module, key: str, compute: Callable[[ast.Module], T]) -> T:
     """``compute(tree)``, once per module rather than once per test: kept on the tree itself."""
     attr = f"_auditor_{key}"
     result = getattr(tree, attr, None)

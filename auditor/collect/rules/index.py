@@ -100,10 +100,19 @@ class ProjectIndex:
     consulted: set[str] = field(default_factory=set)
     #: Helper modules parsed for ``from x import helper`` in tests, relative to the root, in load order.
     loaded_paths: list[str] = field(default_factory=list)
+    _memo_paths: tuple[tuple[SourceModule, ...], frozenset[str]] | None = None
 
     def __post_init__(self) -> None:
         for order, module in enumerate(self.modules):
             self.add_tree(module.tree, order)
+
+    @property
+    def scanned_paths(self) -> frozenset[str]:
+        """The scanned modules' paths (relative to the root, posix)."""
+        known = self._memo_paths
+        if known is None or len(known[0]) != len(self.modules):
+            known = self._memo_paths = (self.modules, frozenset(module.path for module in self.modules))
+        return known[1]
 
     def add_tree(self, tree: ast.Module, order: int) -> None:
         """Index every module-level and class-level def of ``tree`` (``order``: the module's place in the scan)."""

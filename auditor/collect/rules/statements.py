@@ -24,7 +24,25 @@ _STOPPERS = {"skip", "fail", "xfail", "skipTest", "exit"}
 def bare_comparison(facts: TestFacts) -> Iterator[Hit]:
     for node in facts.of(ast.Expr):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Compare):
+            if _expects_side_effect(facts, node):
+                continue  # `with pytest.raises(TypeError): x == y`: the comparison is run for what it raises
             yield node, f"result of the comparison is discarded: `{ast.unparse(node.value)}`"
+
+
+#: Context managers inside which a statement runs for the error or warning it causes.
+_EFFECT_CONTEXTS = ("raises", "warns", "warnings", "errstate", "deprecated", "assertraises", "assert_raises",
+                    "assertwarns", "assert_warns", "assert_no_warnings", "assertlogs", "does_not_raise")
+
+
+def _expects_side_effect(facts: TestFacts, node: ast.AST) -> bool:
+    for parent in facts.ancestors(node):
+        if isinstance(parent, (ast.With, ast.AsyncWith)):
+            for item in parent.items:
+                if isinstance(item.context_expr, ast.Call):
+                    name = call_name(item.context_expr).lower()
+                    if any(word in name for word in _EFFECT_CONTEXTS):
+                        return True
+    return False
 
 
 def _in_nested_def(facts: TestFacts, node: ast.AST) -> bool:
@@ -122,3 +140,39 @@ def dead_assertion(facts: TestFacts) -> Iterator[Hit]:
                         yield dead, f"unreachable after line {statement.lineno}: `{ast.unparse(dead)[:60]}`"
                         break
                 break
+
+
+_MOCK_FACTORIES = {"Mock", "MagicMock", "AsyncMock", "NonCallableMock", "create_autospec"}
+#: What a test legitimately calls on its own mock: assertions, configuration, resets.
+_MOCK_OWN_API = ("assert_", "reset_mock", "configure_mock", "attach_mock", "mock_add_spec", "side_effect")
+
+
+@rule(
+    "AUD149",
+    "mock-called-by-test",
+    "medium",
+    "The test calls a method of its own mock as a statement: a call the code under test should make is made by the test.",
+    bad="def test_edit_adds_record():\n    db = Mock()\n    edit_at_prompt(db, 'w')\n    db.add_rec('url', 'title')\n",
+    good="def test_edit_adds_record():\n    db = Mock()\n    edit_at_prompt(db, 'w')\n    db.add_rec.assert_called_once_with('url', 'title')\n",
+)
+def mock_called_by_test(facts: TestFacts) -> Iterator[Hit]:
+    mocks = {
+        node.targets[0].id: node.lineno  # type: ignore[attr-defined]
+        for node in facts.of(ast.Assign)
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)  # type: ignore[attr-defined]
+        and isinstance(node.value, ast.Call) and call_name(node.value) in _MOCK_FACTORIES  # type: ignore[attr-defined]
+    }
+    if not mocks:
+        return
+    handed = {
+        arg.id for call in facts.calls for arg in [*call.args, *(k.value for k in call.keywords)]
+        if isinstance(arg, ast.Name) and arg.id in mocks
+    }
+    for node in facts.of(ast.Expr):
+        call = node.value  # type: ignore[attr-defined]
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+            continue
+        receiver = call.func.value
+        if isinstance(receiver, ast.Name) and receiver.id in handed and not call.func.attr.startswith(_MOCK_OWN_API):
+            yield node, f"`{ast.unparse(call)[:60]}` calls the test's own mock; nothing checks that the code did"
+            return

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from auditor.collect.rules import (  # noqa: F401 - registration
     collection,
+    concurrency,
+    conditional,
     http,
     oracle,
+    owncode,
     realism,
+    shallow,
     statements,
     structure,
+    trailing,
+    unfailing,
     values,
 )
 from auditor.collect.rules.base import STATIC_RULES, StaticRule

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import re
+import tomllib
 from collections.abc import Iterator
+from pathlib import Path
 
 from auditor.collect.markers import argvalues, dotted, mark_name
 from auditor.collect.rules.base import Hit, rule
@@ -273,3 +276,79 @@ def _pinned_elsewhere(facts: TestFacts, raises: ast.Call) -> bool:
 def makes_http_calls(facts: TestFacts) -> bool:
     """True when the test body calls an HTTP client."""
     return any(is_client_call(call) for call in facts.calls)
+
+
+#: Oldest supported minor version of Python 3 per project root (read once: every test of a scan asks).
+_OLDEST: dict[str, int | None] = {}
+#: When a project states no requires-python, only Python 3 itself is certain (``sys.version_info >= (3,)``).
+_ANY_PYTHON_3 = 0
+_REQUIRES = re.compile(r"(>=|~=|>|==)\s*3\.(\d+)")
+
+
+def oldest_supported_python(root: Path) -> int | None:
+    """The minor of the oldest Python 3 the project supports (``requires-python = ">=3.10"`` -> 10), else ``None``."""
+    key = str(root)
+    if key not in _OLDEST:
+        _OLDEST[key] = _read_requires_python(root)
+    return _OLDEST[key]
+
+
+def _read_requires_python(root: Path) -> int | None:
+    spec = None
+    try:
+        pyproject = root / "pyproject.toml"
+        if pyproject.is_file():
+            spec = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("requires-python")
+        for name, pattern in (("setup.cfg", r"python_requires\s*=\s*(.+)"), ("setup.py", r"python_requires\s*=\s*['\"]([^'\"]+)")):
+            if spec is None and (root / name).is_file():
+                found = re.search(pattern, (root / name).read_text(encoding="utf-8", errors="replace"))
+                spec = found.group(1) if found else None
+    except (OSError, ValueError, tomllib.TOMLDecodeError):
+        return None
+    if not isinstance(spec, str):
+        return None
+    minors = [int(minor) + (op == ">") for op, minor in _REQUIRES.findall(spec)]
+    return max(minors) if minors else None
+
+
+def _always_on_supported(condition: str, oldest: int) -> bool:
+    """``sys.version_info >= (3, 10)`` when every supported Python is 3.10 or newer."""
+    try:
+        test = ast.parse(condition, mode="eval").body
+    except SyntaxError:
+        return False
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.GtE, ast.Gt))):
+        return False
+    subject = test.left.value if isinstance(test.left, ast.Subscript) else test.left
+    bound = test.comparators[0]
+    if dotted(subject) not in ("sys.version_info", "version_info") or not isinstance(bound, ast.Tuple):
+        return False
+    numbers = [e.value for e in bound.elts if isinstance(e, ast.Constant) and isinstance(e.value, int)]
+    if len(numbers) != len(bound.elts) or not numbers or numbers[0] > 3:
+        return False
+    wanted = (3, oldest)
+    given = (numbers[0], numbers[1] if len(numbers) > 1 else 0)
+    return wanted >= given if isinstance(test.ops[0], ast.GtE) else wanted > given
+
+
+@rule(
+    "AUD147",
+    "skipped-on-supported-pythons",
+    "medium",
+    "skipif(sys.version_info >= X) where the project requires X or newer: the test never runs anywhere supported.",
+    bad="@pytest.mark.skipif(sys.version_info > (2, 7), reason='leaks on Python 3')\ndef test_no_leak():\n"
+    "    assert leaked_bytes(build) == 0\n",
+    good="@pytest.mark.skipif(sys.version_info >= (3, 99), reason='not yet on 3.99')\ndef test_no_leak():\n"
+    "    assert leaked_bytes(build) == 0\n",
+    on_skipped=True,
+)
+def skipped_on_supported_pythons(facts: TestFacts) -> Iterator[Hit]:
+    conditions = [m.condition for m in facts.test.case.markers if m.name == "skipif" and m.condition and not m.unconditional]
+    if not conditions:
+        return
+    oldest = oldest_supported_python(facts.config.root)
+    oldest = _ANY_PYTHON_3 if oldest is None else oldest
+    for condition in conditions:
+        if _always_on_supported(condition, oldest):
+            yield facts.node, f"skipif({condition}) holds on every supported Python (3.{oldest} or newer)"
+            return

@@ -314,3 +314,8 @@ def existence_only(facts: TestFacts) -> Iterator[Hit]:
         and "existence" not in facts.claims
     ):
         yield facts.asserts[0], f"only existence is checked: `{ast.unparse(facts.asserts[0].test)}`"
+
+
+def is_existence_check(facts: TestFacts, test: ast.expr) -> bool:
+    """Whether an assertion only says a value exists (AUD137's reading), for rules that discount such checks."""
+    return _existence(facts, test)
