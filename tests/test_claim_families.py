@@ -127,3 +127,18 @@ def test_a_test_pytest_misses_by_its_name_still_gets_its_other_findings(tmp_path
     found = {(f.rule, (f.test_id or "").split("::")[-1]) for f in scan_source(tmp_path, source)}
     assert ("AUD108", "check_totals") in found
     assert not {rule for rule, name in found if name == "test_totals"} - {"AUD126"}
+
+
+def test_a_comment_in_the_body_states_the_claim_as_a_docstring_would(tmp_path: Path) -> None:
+    source = """
+        from shop import Template
+
+        def test_render_with_unicode_name():
+            # just checking that rendering does not raise
+            Template("{{ name }}").render(name="Zoë")
+
+        def test_render_order_page():
+            # the page for order 1
+            Template("{{ order }}").render(order=1)
+    """
+    assert flagged(tmp_path, source, "AUD107") == {"test_render_order_page"}

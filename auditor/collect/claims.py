@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 
 #: Every claim kind the auditor knows, static or observed.
 CLAIM_KINDS = (
@@ -139,6 +140,12 @@ def static_claims(name: str, docstring: str | None = None) -> frozenset[str]:
     return frozenset(found or {"content"})
 
 
-def claims_of(node: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
-    """:func:`static_claims` of a test's ``def``."""
-    return static_claims(node.name, ast.get_docstring(node))
+def claims_of(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: Sequence[str] = ()) -> frozenset[str]:
+    """:func:`static_claims` of a test's ``def``: its name, its docstring and, given the module's ``lines``, the
+    comment lines of its body (``# just checking that nothing raises`` states the claim as a docstring would)."""
+    said = [ast.get_docstring(node) or ""]
+    for line in lines[node.lineno : node.end_lineno or node.lineno]:
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            said.append(stripped.lstrip("#"))
+    return static_claims(node.name, " ".join(said).strip() or None)

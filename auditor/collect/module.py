@@ -195,7 +195,7 @@ def _add_test(
         collectable=not_collectable is None,
         not_collectable_reason=not_collectable,
         is_async=isinstance(node, ast.AsyncFunctionDef),
-        claims=tuple(sorted(claims_of(node))),
+        claims=tuple(sorted(claims_of(node, ctx.module.lines))),
         has_checks=_has_checks(node),
     )
     ctx.nodes.append(TestNode(case=case, node=node, classes=classes, module=ctx.module, primary=primary))
