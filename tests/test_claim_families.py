@@ -142,3 +142,16 @@ def test_a_comment_in_the_body_states_the_claim_as_a_docstring_would(tmp_path: P
             Template("{{ order }}").render(order=1)
     """
     assert flagged(tmp_path, source, "AUD107") == {"test_render_order_page"}
+
+
+def test_a_routing_word_exempts_status_only_as_a_word_not_inside_another(tmp_path: Path) -> None:
+    source = """
+        def test_mapping_is_created(client):
+            r = client.post("/mappings", json={"a": 1})
+            assert r.status_code == 201
+
+        def test_unknown_route_is_not_found(client):
+            r = client.get("/nowhere")
+            assert r.status_code == 200
+    """
+    assert flagged(tmp_path, source, "AUD104") == {"test_mapping_is_created"}

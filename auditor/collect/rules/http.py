@@ -6,6 +6,7 @@ import ast
 import re
 from collections.abc import Iterator
 
+from auditor.collect.claims import words
 from auditor.collect.rules.base import Hit, rule
 from auditor.collect.rules.calls import call_name, is_client_call, uses_requests
 from auditor.collect.rules.facts import TestFacts, constant_int, status_of
@@ -221,8 +222,8 @@ _ROUTING_WORDS = (
     "alive",
     "ready",
 )
-#: One search instead of a loop over the words: this runs on every test.
-_ROUTING = re.compile("|".join(map(re.escape, _ROUTING_WORDS)))
+#: Whole words of the name: as substrings "ping" is in "mapping", "auth" in "author", "head" in "header".
+_ROUTING = re.compile(r"(?:^|_)(?:" + "|".join(map(re.escape, _ROUTING_WORDS)) + r")s?(?:_|$)")
 _STATUS_ATTRS = {"status_code", "status", "status_int", "reason_phrase", "reason", *_PROPERTIES}
 
 
@@ -236,14 +237,14 @@ _STATUS_ATTRS = {"status_code", "status", "status_int", "reason_phrase", "reason
     "    assert r.json() == [{'id': 1}]\n",
 )
 def status_only_response(facts: TestFacts) -> Iterator[Hit]:
-    if _ROUTING.search(facts.node.name.lower()):
+    if _ROUTING.search("_".join(words(facts.node.name))):
         return  # a routing/health test is about the status
     status_nodes = list(status_assertions(facts))
     if not status_nodes or len({id(node) for node, _, _ in status_nodes}) != len(facts.checks):
         return  # other checks exist (body, side effects, helpers)
     for _node, name, codes in status_nodes:
         # `r.ok` and `r.status_code < 400` accept redirects too, but a client follows those: still a success
-        if not codes or 200 not in codes or not all(c < 400 for c in codes):
+        if not any(200 <= c < 300 and c != 204 for c in codes) or not all(c < 400 for c in codes):
             return
         if name == "<call>":
             continue
