@@ -155,3 +155,31 @@ def test_a_routing_word_exempts_status_only_as_a_word_not_inside_another(tmp_pat
             assert r.status_code == 200
     """
     assert flagged(tmp_path, source, "AUD104") == {"test_mapping_is_created"}
+
+
+def test_existence_read_through_hasattr_json_keys_and_unittest_asserts(tmp_path: Path) -> None:
+    source = """
+        import unittest
+
+        from shop import Publisher
+
+        def test_validation_error_names_the_field(client):
+            r = client.post("/items", json={})
+            assert "errors" in r.json()
+
+        def test_validation_error_names_the_missing_field(client):
+            r = client.post("/items", json={})
+            assert r.json()["errors"][0]["field"] == "name"
+
+        class TestPublisher(unittest.TestCase):
+            def test_publish(self):
+                self.assertTrue(hasattr(Publisher().publish, "__call__"))
+
+            def test_has_publish(self):
+                self.assertTrue(hasattr(Publisher(), "publish"))
+
+            def test_publisher_is_built(self):
+                self.assertIsNotNone(Publisher())
+    """
+    found = flagged(tmp_path, source, "AUD137")
+    assert found == {"test_validation_error_names_the_field", "test_publish", "test_publisher_is_built"}

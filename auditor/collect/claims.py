@@ -124,6 +124,8 @@ def static_claims(name: str, docstring: str | None = None) -> frozenset[str]:
     if docstring:
         text = " ".join(docstring.lower().split())
         found.update(kind for kind, pattern in _DOC_PATTERNS.items() if pattern.search(text))
+    if seq[:2] == ("test", "has"):
+        found.add("existence")  # `test_has_publish`: the subject has the thing, whatever it does
     said = " ".join(seq) + (" . " + " ".join(docstring.lower().split()) if docstring else "")
     if _SERVER_SURVIVES.search(said):
         found = (found - {"does-not-raise"}) | {"liveness"}

@@ -275,23 +275,34 @@ def _existence(facts: TestFacts, test: ast.expr) -> bool:
                 isinstance(op, (ast.GtE, ast.NotEq)) and right.value in (0, 1)
             )
         if isinstance(op, ast.In) and isinstance(test.left, ast.Constant) and isinstance(test.left.value, str):
-            # `"x-request-id" in r.headers`: the header is there, whatever it says
-            return isinstance(right, ast.Attribute) and right.attr in ("headers", "cookies")
+            # `"x-request-id" in r.headers`, `"errors" in r.json()`: the key is there, whatever it holds
+            if isinstance(right, ast.Attribute):
+                return right.attr in ("headers", "cookies")
+            return _is_json(facts, right)
         return False
     if isinstance(test, ast.Call):
+        if call_name(test) == "hasattr":
+            return True  # the attribute is there, whatever it does
         return call_name(test) in ("json", "len") or (isinstance(test.func, ast.Attribute) and test.func.attr == "json")
     if isinstance(test, ast.Attribute):
         # `assert response.content`, `assert sent.request.content`: a body exists, whatever it holds
         return test.attr in ("text", "content", "body")
     if isinstance(test, ast.Name):
-        return any(
-            isinstance(n, ast.Assign)
-            and isinstance(n.value, ast.Call)
-            and call_name(n.value) == "json"
-            and any(isinstance(t, ast.Name) and t.id == test.id for t in n.targets)
-            for n in facts.of(ast.Assign)
-        )
+        return _is_json(facts, test)
     return False
+
+
+def _is_json(facts: TestFacts, node: ast.expr) -> bool:
+    """``r.json()``, or a local bound to one: a decoded JSON body."""
+    if isinstance(node, ast.Call):
+        return isinstance(node.func, ast.Attribute) and node.func.attr == "json"
+    return isinstance(node, ast.Name) and any(
+        isinstance(n, ast.Assign)
+        and isinstance(n.value, ast.Call)
+        and call_name(n.value) == "json"
+        and any(isinstance(t, ast.Name) and t.id == node.id for t in n.targets)
+        for n in facts.of(ast.Assign)
+    )
 
 
 @rule(
@@ -306,14 +317,28 @@ def _existence(facts: TestFacts, test: ast.expr) -> bool:
     superseded_by=("AUD105", "AUD108"),
 )
 def existence_only(facts: TestFacts) -> Iterator[Hit]:
+    tests = [(a, a.test) for a in facts.asserts] + _unittest_truths(facts)
     if (
-        facts.asserts
-        and len(facts.asserts) == len(facts.checks)
-        and all(_existence(facts, a.test) for a in facts.asserts)
+        tests
+        and len(tests) == len(facts.checks)
+        and all(_existence(facts, test) for _, test in tests)
         # `test_public_names_are_importable` claims existence itself.
         and "existence" not in facts.claims
     ):
-        yield facts.asserts[0], f"only existence is checked: `{ast.unparse(facts.asserts[0].test)}`"
+        yield tests[0][0], f"only existence is checked: `{ast.unparse(tests[0][1])}`"
+
+
+def _unittest_truths(facts: TestFacts) -> list[tuple[ast.AST, ast.expr]]:
+    """``self.assertTrue(x)`` and ``self.assertIsNotNone(x)`` read as ``assert x`` and ``assert x is not None``."""
+    found: list[tuple[ast.AST, ast.expr]] = []
+    for call in facts.calls:
+        name = call_name(call)
+        if name == "assertTrue" and call.args:
+            found.append((call, call.args[0]))
+        elif name == "assertIsNotNone" and call.args:
+            test = ast.Compare(left=call.args[0], ops=[ast.IsNot()], comparators=[ast.Constant(value=None)])
+            found.append((call, ast.copy_location(test, call)))
+    return found
 
 
 def is_existence_check(facts: TestFacts, test: ast.expr) -> bool:
