@@ -153,6 +153,11 @@ def test_a_routing_word_exempts_status_only_as_a_word_not_inside_another(tmp_pat
         def test_unknown_route_is_not_found(client):
             r = client.get("/nowhere")
             assert r.status_code == 200
+
+        def test_still_healthy_after_a_burst_of_streams(client):
+            burst(client)
+            r = client.get("/v1/models")
+            assert r.status_code == 200
     """
     assert flagged(tmp_path, source, "AUD104") == {"test_mapping_is_created"}
 
