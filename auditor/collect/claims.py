@@ -117,10 +117,22 @@ def _contains(seq: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
     return any(seq[i : i + n] == phrase for i in range(len(seq) - n + 1))
 
 
+#: Each phrase's kinds, and the phrase lengths: a name's few word runs are looked up, not every phrase scanned
+#: (this runs for every test the scan finds).
+_PHRASE_KINDS: dict[tuple[str, ...], set[str]] = {}
+for _kind, _phrases in _NAME_PHRASES.items():
+    for _phrase in _phrases:
+        _PHRASE_KINDS.setdefault(_phrase, set()).add(_kind)
+_PHRASE_LENGTHS = sorted({len(phrase) for phrase in _PHRASE_KINDS})
+
+
 def static_claims(name: str, docstring: str | None = None) -> frozenset[str]:
     """The claim kinds a test's name and docstring state; ``content`` when they state none of the others."""
     seq = words(name)
-    found = {kind for kind, phrases in _NAME_PHRASES.items() if any(_contains(seq, p) for p in phrases)}
+    found: set[str] = set()
+    for n in _PHRASE_LENGTHS:
+        for i in range(len(seq) - n + 1):
+            found.update(_PHRASE_KINDS.get(seq[i : i + n], ()))
     if docstring:
         text = " ".join(docstring.lower().split())
         found.update(kind for kind, pattern in _DOC_PATTERNS.items() if pattern.search(text))
