@@ -189,3 +189,21 @@ def test_cli_cached_json_equals_no_cache_json(project: Path, tmp_path: Path) -> 
     write(project, "tests/helpers.py", "def compare(value):\n    print(value)\n")
     assert audit() == audit("--no-cache")
     assert audit() == audit("--no-cache")
+
+
+def test_a_new_requires_python_reaches_the_cached_skip_findings(project: Path) -> None:
+    # AUD147 reads the supported Pythons from pyproject's [project] table, which no test file mentions
+    write(project, "tests/test_versions.py", """
+        import sys
+
+        import pytest
+
+        @pytest.mark.skipif(sys.version_info >= (3, 9), reason="leaks on newer Pythons")
+        def test_no_leak():
+            assert sum([1, 2]) == 3
+    """, age=60)
+    cached, fresh, _ = both(project)
+    assert cached == fresh and "AUD147" not in rules_of(cached[1], "tests/test_versions.py")
+    write(project, "pyproject.toml", FILES["pyproject.toml"] + '\n[project]\nrequires-python = ">=3.10"\n')
+    cached, fresh, _ = both(project)
+    assert cached == fresh and "AUD147" in rules_of(cached[1], "tests/test_versions.py")

@@ -45,6 +45,13 @@ def global_key(config: AuditConfig, settings: PytestSettings, targets: Sequence[
     # The interpreter too: another Python version parses (and so may classify) the same source differently.
     text = f"{__version__}\n{sys.version}\n{config!r}\n{settings!r}\n{sorted(map(str, targets))}\n"
     digest.update(text.encode())
+    # The project's metadata files too: AUD147 reads the Python versions they support (requires-python).
+    for name in ("pyproject.toml", "setup.cfg", "setup.py"):
+        try:
+            stat = (Path(config.root) / name).stat()
+        except OSError:
+            continue
+        digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
     # The auditor's own code is part of the key: a changed rule must never be answered from the cache.
     for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
         stat = path.stat()

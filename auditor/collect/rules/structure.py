@@ -278,8 +278,10 @@ def makes_http_calls(facts: TestFacts) -> bool:
     return any(is_client_call(call) for call in facts.calls)
 
 
-#: Oldest supported minor version of Python 3 per project root (read once: every test of a scan asks).
-_OLDEST: dict[str, int | None] = {}
+#: Oldest supported minor version of Python 3 per project root and state of its metadata files (read once
+#: per state: every skipif test of a scan asks, and a long-lived process must see an edited pyproject).
+_OLDEST: dict[tuple[str, ...], int | None] = {}
+_METADATA = ("pyproject.toml", "setup.cfg", "setup.py")
 #: When a project states no requires-python, only Python 3 itself is certain (``sys.version_info >= (3,)``).
 _ANY_PYTHON_3 = 0
 _REQUIRES = re.compile(r"(>=|~=|>|==)\s*3\.(\d+)")
@@ -287,10 +289,18 @@ _REQUIRES = re.compile(r"(>=|~=|>|==)\s*3\.(\d+)")
 
 def oldest_supported_python(root: Path) -> int | None:
     """The minor of the oldest Python 3 the project supports (``requires-python = ">=3.10"`` -> 10), else ``None``."""
-    key = str(root)
+    key = (str(root), *(_stamp(root / name) for name in _METADATA))
     if key not in _OLDEST:
         _OLDEST[key] = _read_requires_python(root)
     return _OLDEST[key]
+
+
+def _stamp(path: Path) -> str:
+    try:
+        stat = path.stat()
+    except OSError:
+        return ""
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _read_requires_python(root: Path) -> int | None:
