@@ -133,13 +133,12 @@ def static_claims(name: str, docstring: str | None = None) -> frozenset[str]:
     for n in _PHRASE_LENGTHS:
         for i in range(len(seq) - n + 1):
             found.update(_PHRASE_KINDS.get(seq[i : i + n], ()))
-    if docstring:
-        text = " ".join(docstring.lower().split())
+    text = " ".join(docstring.lower().split()) if docstring else ""
+    if text:
         found.update(kind for kind, pattern in _DOC_PATTERNS.items() if pattern.search(text))
     if seq[:2] == ("test", "has"):
         found.add("existence")  # `test_has_publish`: the subject has the thing, whatever it does
-    said = " ".join(seq) + (" . " + " ".join(docstring.lower().split()) if docstring else "")
-    if _SERVER_SURVIVES.search(said):
+    if _SERVER_SURVIVES.search(" ".join(seq) + (" . " + text if text else "")):
         found = (found - {"does-not-raise"}) | {"liveness"}
     if "streaming" in found and found & {"liveness", "does-not-raise"}:
         # "still healthy after a burst of streams": the streams are what is done to the system, not the claim
