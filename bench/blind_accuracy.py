@@ -1,9 +1,11 @@
 """Accuracy of the static scan on the blind evaluation set (bench/blind/README.md), one half at a time.
 
-The set is split by repository, with a hash fixed before any measurement: ``dev`` is where rules are tuned
-(``--show`` lists its misses and false alarms by test), ``test`` is only measured, prints counts and never
-cases, and every measurement of it is appended to ``bench/blind/test-half-log.txt`` so the number of looks
-stays on record. Each project is rebuilt from its published sdist (bench/blind/draw.py) and scanned whole
+The set is split by repository, with a hash fixed before any measurement: ``dev`` is where rules were tuned
+(``--show`` lists its misses and false alarms by test). ``test`` was only measured until its third look
+(``bench/blind/test-half-log.txt``); it is retired to tuning now and may be shown too. ``fresh``
+(``bench/blind/fresh/cases/``, other projects, labelled later) is the test half now: it prints counts and
+never cases, and every measurement of it is appended to ``bench/blind/fresh/log.txt`` so the number of
+looks stays on record. Each project is rebuilt from its published sdist (bench/blind/draw.py) and scanned whole
 over the folders of its labelled files, so helpers and conftest files are seen as in a real scan.
 """
 
@@ -35,7 +37,10 @@ except ImportError:  # a checkout from before the stage packages (commit 79db425
 from auditor.config import read_config  # noqa: E402
 
 CASES = HERE / "blind" / "cases"
-LOG = HERE / "blind" / "test-half-log.txt"
+FRESH = HERE / "blind" / "fresh" / "cases"
+LOG = HERE / "blind" / "fresh" / "log.txt"
+# Measured (never shown) until its three looks were spent; a half that has been looked into is a tuning half.
+RETIRED = "test"
 FLAGGING = {"high", "medium"}
 
 
@@ -133,11 +138,14 @@ def _group(cases: list[Case]) -> dict[str, list[Case]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("half", choices=["dev", "test", "split"], help="'split' only prints which project is in which half")
-    parser.add_argument("--show", action="store_true", help="list dev-half misses and false alarms by test")
+    parser.add_argument("half", choices=["dev", "test", "tune", "fresh", "split"],
+                        help="'tune' is dev and the retired test half together; "
+                             "'split' only prints which project is in which half")
+    parser.add_argument("--show", action="store_true", help="list misses and false alarms by test (not for 'fresh')")
     parser.add_argument("--checkout", default=str(HERE.parent), help="measure the auditor of this checkout (--checkout=DIR)")
     args = parser.parse_args()
     files = sorted(CASES.glob("*.json"))
+    fresh = sorted(FRESH.glob("*.json"))
     if args.half == "split":
         counts: Counter[tuple[str, str]] = Counter()
         for f in files:
@@ -147,17 +155,25 @@ def main() -> int:
         for half in ("dev", "test"):
             projects = sum(1 for f in files if half_of(json.loads(f.read_text())["project"]) == half)
             print(f"{half}: {projects} projects, {counts[(half, 'weak')]} weak, {counts[(half, 'strong')]} strong")
+        for f in fresh:
+            for c in json.loads(f.read_text())["cases"]:
+                counts[("fresh", c["label"])] += 1
+        print(f"fresh: {len(fresh)} projects, {counts[('fresh', 'weak')]} weak, {counts[('fresh', 'strong')]} strong")
         return 0
-    if args.show and args.half == "test":
-        parser.error("the test half is never shown case by case")
-    chosen = [f for f in files if half_of(json.loads(f.read_text())["project"]) == args.half]
+    if args.show and args.half == "fresh":
+        parser.error("the fresh test half is never shown case by case")
+    if args.half == "fresh":
+        chosen = fresh
+    else:
+        halves = {"dev", RETIRED} if args.half == "tune" else {args.half}
+        chosen = [f for f in files if half_of(json.loads(f.read_text())["project"]) in halves]
     started = time.monotonic()
     cases: list[Case] = []
     for f in chosen:
         cases.extend(evaluate(f))
     numbers = report(cases, args.half, len(chosen), args.show)
     print(f"\n({time.monotonic() - started:.0f} s)")
-    if args.half == "test":
+    if args.half == "fresh":
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                 cwd=_CHECKOUT).stdout.strip()
         with LOG.open("a", encoding="utf-8") as log:
