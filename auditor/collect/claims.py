@@ -63,7 +63,8 @@ _NAME_PHRASES: dict[str, tuple[tuple[str, ...], ...]] = {
         ("smoke",), ("compile",), ("compiles",), ("hash",), ("hashable",), ("pickle",), ("picklable",),
         ("pickleable",), ("accepted",), ("accepts",), ("allowed",), ("allows",), ("ignore",), ("ignores",),
         ("ignored",), ("tolerates",), ("tolerant",), ("survives",), ("noop",), ("no", "op"), ("handled",),
-        ("handles",),
+        ("handles",), ("no", "warning"), ("no", "warnings"), ("without", "warning"), ("without", "warnings"),
+        ("not", "warn"), ("without", "raising"), ("without", "crashing"),
     ),
     "existence": (
         ("import",), ("imports",), ("importable",), ("exists",), ("exist",), ("present",), ("available",),
@@ -91,8 +92,12 @@ _NAME_PHRASES: dict[str, tuple[tuple[str, ...], ...]] = {
 _DOC_PATTERNS: dict[str, re.Pattern[str]] = {
     "does-not-raise": re.compile(
         r"\b(should|does|do|must|will|can)\s*(not|n't)\s+(fail|raise|crash|error|throw|blow up)"
-        r"|\bwithout\s+(raising|crashing|failing|an?\s+(error|exception))|\bno\s+(error|exception|crash)s?\b"
-        r"|\bnot\s+(fail|raise|crash)\b|\bdoesn't\s+(fail|raise|crash)"
+        r"|\bwithout\s+(raising|crashing|failing|erroring|(an?\s+|any\s+)?(errors?|exceptions?|warnings?))"
+        r"|\bno\s+(error|exception|crash)s?\b|\bnot\s+(fail|raise|crash)\b|\bdoesn't\s+(fail|raise|crash)"
+        # "rather than crashing"; "does not emit a DeprecationWarning" (warnings are errors in such a run)
+        # "happy being initialised multiple times", "can be unregistered many times": repeating must not raise
+        r"|\b(multiple|many|several)\s+times\b"
+        r"|\brather\s+than\s+(crash|rais|fail|error)|\b(not|n't|never)\s+(emit|warn|issue)\w*\b(\s+\w+){0,3}\s+\w*warning"
     ),
     "existence": re.compile(r"\b(is|are)\s+(importable|present|available|exposed|defined|registered)\b"),
     "completion": re.compile(r"\bend(s|ing)?\s+(with|in)\b|message_stop|\[done\]|\bin order\b|\border of\b"),
@@ -161,4 +166,10 @@ def claims_of(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: Sequence[str]
         stripped = line.strip()
         if stripped.startswith("#"):
             said.append(stripped.lstrip("#"))
+        elif "#" in stripped:
+            # `registry.unregister("unknown")  # should not raise`: a trailing comment, when the `#` is not
+            # inside a string (an even number of quotes before it)
+            code, _, comment = stripped.partition("  #")
+            if comment and code.count('"') % 2 == 0 and code.count("'") % 2 == 0:
+                said.append(comment)
     return static_claims(node.name, " ".join(said).strip() or None)

@@ -69,7 +69,7 @@ def test_summary_not_empty_string():
 
 
 # expect: AUD137
-def test_models_exist(client):
+def test_list_models(client):
     data = client.get("/v1/models").json()
     assert data is not None
     assert len(data["data"]) > 0

@@ -7,26 +7,25 @@ resolution) are computed once per test and cached.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TypeVar
 
 from auditor.collect.claims import claims_of
 from auditor.collect.markers import dotted
 from auditor.collect.module import TestNode
 from auditor.collect.pytest_settings import PytestSettings
+from auditor.collect.rules import moduleinfo
 from auditor.collect.rules.astwalk import parent_map, walk, walk_grouped
 from auditor.collect.rules.calls import (
     call_name,
     is_check_call,
     is_client_call,
 )
-from auditor.collect.rules.index import ProjectIndex
+from auditor.collect.rules.index import ProjectIndex, helper_classes
+from auditor.collect.rules.moduleinfo import per_module
 from auditor.config import AuditConfig
 
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -108,7 +107,7 @@ class TestFacts:
     @cached_property
     def imported_from(self) -> dict[str, str]:
         """Names the test module imports from other modules: name -> module."""
-        return per_module(self.test.module.tree, "imported_from", _imported_from)
+        return per_module(self.test.module.tree, "imported_from", moduleinfo.imported_from)
 
     def helper_imports(self) -> list[str]:
         """Modules the test calls an imported name from: their helpers must be indexed before any rule runs."""
@@ -140,6 +139,12 @@ class TestFacts:
             elif any(self._asserting_callback(arg) for arg in (*call.args, *(k.value for k in call.keywords))):
                 # `monkeypatch.setattr(Client, "_request", fake_request)` where the fake asserts what it is sent
                 found.append(call)
+        for call in self.calls:
+            # `super().testValid()` runs the base test's checks; `pair.send(...)` on a helper class's instance
+            # runs that method's checks
+            if call not in found and self._helper_method(call) and self._used_as_check(call) \
+                    and self.index.helper_checks(call_name(call)):
+                found.append(call)
         if self.test.classes:
             # A method of the test's class or of a base class or mixin (defined in another module): any asserting
             # method of that name in the project counts, as a class-level def is indexed wherever it lives.
@@ -149,6 +154,27 @@ class TestFacts:
                     continue
                 if (call_name(call) in own or self._used_as_check(call)) and self.index.helper_checks(call_name(call)):
                     found.append(call)
+        return found
+
+    def _helper_method(self, call: ast.Call) -> bool:
+        func = call.func
+        if not isinstance(func, ast.Attribute):
+            return False
+        owner = func.value
+        if isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super":
+            # the base test's own body (`super().test_valid()`), not `super().__init__()` in a fake it defines
+            return func.attr == self.node.name or func.attr.lstrip("_").startswith(("test", "check", "assert", "verify"))
+        return isinstance(owner, ast.Name) and owner.id in self._helper_instances
+
+    @cached_property
+    def _helper_instances(self) -> set[str]:
+        """Locals bound to an instance of a helper class: ``p = ConnectionPair()``."""
+        classes = per_module(self.test.module.tree, "helper_classes", helper_classes)
+        found: set[str] = set()
+        for node in self.of(ast.Assign):
+            value = node.value  # type: ignore[attr-defined]
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in classes:
+                found.update(t.id for t in node.targets if isinstance(t, ast.Name))  # type: ignore[attr-defined]
         return found
 
     @cached_property
@@ -189,7 +215,7 @@ class TestFacts:
     @property
     def module_functions(self) -> set[str]:
         """Names of the functions the test module defines at its top level."""
-        return per_module(self.test.module.tree, "module_functions", _module_functions)
+        return per_module(self.test.module.tree, "module_functions", moduleinfo.module_functions)
 
     def _used_as_check(self, call: ast.Call) -> bool:
         """A helper called for its checks (a statement: ``check_reply(r)``), not a factory whose value is kept
@@ -221,7 +247,7 @@ class TestFacts:
     @property
     def imported_modules(self) -> set[str]:
         """Names bound by the test module's plain ``import`` statements."""
-        return per_module(self.test.module.tree, "imported_modules", _imported_modules)
+        return per_module(self.test.module.tree, "imported_modules", moduleinfo.imported_modules)
 
     @cached_property
     def responses(self) -> dict[str, ast.Call]:
@@ -361,35 +387,3 @@ def status_of(node: ast.AST) -> str | None:
             return "<call>"
         return dotted(node.value) or "<expr>"
     return None
-
-
-def per_module(tree: ast.Module, key: str, compute: Callable[[ast.Module], T]) -> T:
-    """``compute(tree)``, once per module rather than once per test: kept on the tree itself."""
-    attr = f"_auditor_{key}"
-    result = getattr(tree, attr, None)
-    if result is None:
-        result = compute(tree)
-        setattr(tree, attr, result)
-    return result
-
-
-def _imported_from(tree: ast.Module) -> dict[str, str]:
-    return {
-        alias.asname or alias.name: statement.module
-        for statement in tree.body
-        if isinstance(statement, ast.ImportFrom) and statement.module and statement.level == 0
-        for alias in statement.names
-    }
-
-
-def _module_functions(tree: ast.Module) -> set[str]:
-    return {s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
-
-
-def _imported_modules(tree: ast.Module) -> set[str]:
-    return {
-        alias.asname or alias.name.split(".")[0]
-        for statement in tree.body
-        if isinstance(statement, ast.Import)
-        for alias in statement.names
-    }

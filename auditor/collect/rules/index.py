@@ -54,6 +54,19 @@ def def_digests(tree: ast.Module, lines: Sequence[str]) -> dict[str, str]:
     return {key: hashlib.blake2b("\0".join(texts).encode(), digest_size=8).hexdigest() for key, texts in parts.items()}
 
 
+def helper_classes(tree: ast.Module) -> frozenset[str]:
+    """Classes a test module defines or imports from a test-helper module (``from .helpers import Pair``).
+
+    A method of such a class called on an instance the test built is a test helper (``pair.send(...)`` that
+    asserts what arrived), where a method of a product class is the code under test.
+    """
+    names = {s.name for s in tree.body if isinstance(s, ast.ClassDef)}
+    for statement in tree.body:
+        if isinstance(statement, ast.ImportFrom) and _helper_place(statement.module or "test"):
+            names.update(alias.asname or alias.name for alias in statement.names if alias.name[:1].isupper())
+    return frozenset(names)
+
+
 def import_module_path(root: Path, module_name: str, near: str) -> Path | None:
     """The project file ``from module_name import x`` in the test at ``near`` would load, else ``None``.
 

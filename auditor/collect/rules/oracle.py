@@ -60,6 +60,9 @@ def _tautology(test: ast.expr) -> str | None:
         ):
             if not any(isinstance(n, ast.Call) for n in walk(left)):
                 return "a value compared with itself"
+        if isinstance(op, ast.In) and isinstance(left, ast.Name) and isinstance(right, ast.Call):
+            if call_name(right) == "str" and len(right.args) == 1 and ast.dump(right.args[0]) == ast.dump(left):
+                return "a text is always in its own str()"
         if isinstance(left, ast.Call) and call_name(left) in ("len", "abs") and isinstance(op, ast.GtE):
             if isinstance(right, ast.Constant) and right.value == 0:
                 return f"{call_name(left)}() is never negative"

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from auditor.collect.markers import dotted
 from auditor.collect.rules.base import Hit, rule
 from auditor.collect.rules.calls import call_name
-from auditor.collect.rules.facts import TestFacts, per_module, walk
+from auditor.collect.rules.facts import TestFacts, walk
+from auditor.collect.rules.moduleinfo import per_module
 from auditor.collect.rules.shallow import check_tests
 
 _BUILTINS = frozenset(dir(builtins))

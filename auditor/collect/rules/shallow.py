@@ -82,7 +82,7 @@ def _unittest_expr(call: ast.Call) -> ast.expr | None:
     return None
 
 
-def _claim_words(facts: TestFacts) -> set[str]:
+def claim_words(facts: TestFacts) -> set[str]:
     """The words of the test's name and docstring (and its class's name): what a shallow check may be enough for."""
     text = " ".join([facts.node.name, *(c.name for c in facts.test.classes), ast.get_docstring(facts.node) or ""])
     return set(words(text))
@@ -191,7 +191,7 @@ _TYPE_WORDS = {
 }
 #: Words saying the claim is that something parses, converts or keeps its kind (a dtype): then the type of what
 #: came out is the point.
-_TYPE_IS_THE_POINT = {
+TYPE_IS_THE_POINT = {
     "valid", "parse", "parses", "parsed", "parseable", "serialize", "serializes", "serialise", "deserialize",
     "decode", "decodes", "loads", "json", "roundtrip", "convert", "converts", "cast", "coerce", "coerces",
     "coerced", "pickle", "pickling", "pickled", "picklable", "copy", "hash", "dtype", "dtypes",
@@ -245,8 +245,8 @@ def builtin_type_only(facts: TestFacts) -> Iterator[Hit]:
         return
     if len(set(named)) > 1 and len(named) > 1 and len(tests) > 1:
         return  # int here, float there: the test contrasts types, so the type is what it is about
-    claimed = _claim_words(facts)
-    if "type" in facts.claims or claimed & _TYPE_IS_THE_POINT or any(claimed & _TYPE_WORDS[k] for k in named):
+    claimed = claim_words(facts)
+    if "type" in facts.claims or claimed & TYPE_IS_THE_POINT or any(claimed & _TYPE_WORDS[k] for k in named):
         return  # the claim is the type, or that the output parses
     node = next(n for k, (n, _e) in zip(kinds, tests, strict=True) if k)
     yield node, f"only the builtin type ({', '.join(dict.fromkeys(named))}) is checked, never the value"
@@ -364,7 +364,7 @@ def exit_status_only(facts: TestFacts) -> Iterator[Hit]:
         reads = [n for n in facts.name_uses(name) if not _exit_read(facts, n)]
         if reads or facts.claims & {"does-not-raise", "status", "liveness", "existence"}:
             return
-        if not {"exit", "exits", "code", "fails", "abort", "aborts", "returncode"} & _claim_words(facts):
+        if not {"exit", "exits", "code", "fails", "abort", "aborts", "returncode"} & claim_words(facts):
             yield tests[0][0], f"only the exit status of `{name}` is checked, never its output"  # else the code is the claim
         return
 

@@ -9,6 +9,7 @@ from auditor.collect.rules import (  # noqa: F401 - registration
     http,
     oracle,
     owncode,
+    partial,
     realism,
     shallow,
     statements,

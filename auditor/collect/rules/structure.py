@@ -234,8 +234,8 @@ def failure_to_skip(facts: TestFacts) -> Iterator[Hit]:
             continue
         for handler in node.handlers:
             caught = ast.unparse(handler.type) if handler.type is not None else "everything"
-            if "ImportError" in caught or "ModuleNotFoundError" in caught:
-                continue  # optional dependency: a legitimate environment skip
+            if "ImportError" in caught or "ModuleNotFoundError" in caught or "FileNotFoundError" in caught:
+                continue  # an optional dependency or a build artefact (compiled catalogs): the environment's
             skips = [
                 c
                 for s in handler.body

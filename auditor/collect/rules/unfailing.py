@@ -140,6 +140,12 @@ _SIGN_CLAIMS = {"positive", "negative", "nonzero", "non", "zero", "sign", "resol
                 "increases", "decreases", "more", "fewer"}
 
 
+def _conjuncts(expr: ast.expr) -> list[ast.expr]:
+    if isinstance(expr, ast.BoolOp) and isinstance(expr.op, ast.And):
+        return [part for value in expr.values for part in _conjuncts(value)]
+    return [expr]
+
+
 def _sign_only(expr: ast.expr) -> str | None:
     """``cost > 0``, ``n >= 1``: the subject, when only its sign is checked (``!= 0`` is how regressions pin
     "no longer rounds to zero", so it is left alone)."""
@@ -151,7 +157,8 @@ def _sign_only(expr: ast.expr) -> str | None:
         op = {ast.Lt: ast.Gt(), ast.LtE: ast.GtE()}.get(type(op), op)
     if not (isinstance(right, ast.Constant) and type(right.value) in (int, float)):
         return None
-    positive = (isinstance(op, ast.Gt) and right.value == 0) or (isinstance(op, ast.GtE) and right.value in (0, 1))
+    # `size > 0.1` for a size in bytes: a fraction of one unit is still only the sign
+    positive = (isinstance(op, ast.Gt) and 0 <= right.value < 1) or (isinstance(op, ast.GtE) and right.value in (0, 1))
     if not positive:
         return None
     if isinstance(left, ast.Call) and call_name(left) in ("len", "count", "perf_counter", "time", "monotonic"):
@@ -172,8 +179,10 @@ def _sign_only(expr: ast.expr) -> str | None:
 def sign_only(facts: TestFacts) -> Iterator[Hit]:
     if not facts.asserts or len(facts.asserts) != len(facts.checks):
         return
-    subjects = [_sign_only(node.test) for node in facts.asserts]
-    if not all(subjects) or any(word in (subjects[0] or "").lower() for word in ("time", "elapsed", "duration", "latency")):
+    # `assert a > 0 and b > 0` is two sign checks
+    subjects = [_sign_only(part) for node in facts.asserts for part in _conjuncts(node.test)]
+    if not all(subjects) or any(word in (subject or "").lower() for subject in subjects
+                                for word in ("time", "elapsed", "duration", "latency")):
         return
     if facts.claims & {"does-not-raise", "existence", "liveness", "timing", "status"}:
         return
