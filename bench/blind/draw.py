@@ -41,7 +41,8 @@ def fetch(name: str, version: str) -> Path:
     downloads.mkdir(parents=True, exist_ok=True)
     if not any(downloads.iterdir()):
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+            # --ignore-requires-python: only the source is read, so a project needing a newer Python still rebuilds
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:", "--ignore-requires-python",
              "-d", str(downloads), f"{name}=={version}"],
             check=True,
         )
