@@ -94,9 +94,9 @@ _DOC_PATTERNS: dict[str, re.Pattern[str]] = {
         r"\b(should|does|do|must|will|can)\s*(not|n't)\s+(fail|raise|crash|error|throw|blow up)"
         r"|\bwithout\s+(raising|crashing|failing|erroring|(an?\s+|any\s+)?(errors?|exceptions?|warnings?))"
         r"|\bno\s+(error|exception|crash)s?\b|\bnot\s+(fail|raise|crash)\b|\bdoesn't\s+(fail|raise|crash)"
-        # "rather than crashing"; "does not emit a DeprecationWarning" (warnings are errors in such a run)
         # "happy being initialised multiple times", "can be unregistered many times": repeating must not raise
         r"|\b(multiple|many|several)\s+times\b"
+        # "rather than crashing"; "does not emit a DeprecationWarning" (warnings are errors in such a run)
         r"|\brather\s+than\s+(crash|rais|fail|error)|\b(not|n't|never)\s+(emit|warn|issue)\w*\b(\s+\w+){0,3}\s+\w*warning"
     ),
     "existence": re.compile(r"\b(is|are)\s+(importable|present|available|exposed|defined|registered)\b"),

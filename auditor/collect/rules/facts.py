@@ -139,11 +139,9 @@ class TestFacts:
             elif any(self._asserting_callback(arg) for arg in (*call.args, *(k.value for k in call.keywords))):
                 # `monkeypatch.setattr(Client, "_request", fake_request)` where the fake asserts what it is sent
                 found.append(call)
-        for call in self.calls:
-            # `super().testValid()` runs the base test's checks; `pair.send(...)` on a helper class's instance
-            # runs that method's checks
-            if call not in found and self._helper_method(call) and self._used_as_check(call) \
-                    and self.index.helper_checks(call_name(call)):
+            elif self._helper_method(call) and self._used_as_check(call) and self.index.helper_checks(call_name(call)):
+                # `super().testValid()` runs the base test's checks; `pair.send(...)` on an instance of a helper
+                # class runs that method's
                 found.append(call)
         if self.test.classes:
             # A method of the test's class or of a base class or mixin (defined in another module): any asserting
