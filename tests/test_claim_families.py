@@ -113,7 +113,7 @@ def test_a_success_range_spelt_with_and_is_one_status_assertion(tmp_path: Path) 
 def test_a_test_pytest_misses_by_its_name_still_gets_its_other_findings(tmp_path: Path) -> None:
     # AUD124 says it never runs; AUD108 says what will be wrong with it the day it is renamed
     source = """
-        def check_totals():
+        def tset_totals():
             total = 3
             assert total == total
 
@@ -125,7 +125,7 @@ def test_a_test_pytest_misses_by_its_name_still_gets_its_other_findings(tmp_path
                 assert total == total
     """
     found = {(f.rule, (f.test_id or "").split("::")[-1]) for f in scan_source(tmp_path, source)}
-    assert ("AUD108", "check_totals") in found
+    assert ("AUD108", "tset_totals") in found
     assert not {rule for rule, name in found if name == "test_totals"} - {"AUD126"}
 
 

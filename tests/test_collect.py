@@ -126,11 +126,17 @@ def test_uncollectable_tests_are_listed_with_reasons(tmp_path: Path) -> None:
                 def test_disabled(self):
                     assert 1 == f()
 
-            def check_never_called():
+            def tset_never_called():
                 assert f() == 2
 
             def helper_called():
                 assert f() == 3
+
+            def standard_span_checks(span):
+                assert span.ended
+
+            def load_tests(loader, tests, ignore):
+                return tests
 
             def test_uses_helper():
                 helper_called()
@@ -148,13 +154,15 @@ def test_uncollectable_tests_are_listed_with_reasons(tmp_path: Path) -> None:
     reasons = {c.id.split("::", 1)[1]: (c.collectable, c.not_collectable_reason) for c in inv.cases}
     assert reasons["TestInit::test_in_init_class"] == (False, "class has an __init__ constructor")
     assert reasons["TestOff::test_disabled"] == (False, "__test__ = False")
-    assert reasons["check_never_called"] == (False, "function name outside python_functions (test)")
+    assert reasons["tset_never_called"] == (False, "function name outside python_functions (test)")
+    assert "standard_span_checks" not in reasons  # named like a checking helper: not a lost test
+    assert "load_tests" not in reasons  # unittest's hook that adds doctests to the suite
     assert "helper_called" not in reasons  # called by a test: a helper, not a lost test
     assert reasons["test_outside_python_files"][0] is False
     twice = [c for c in inv.cases if c.name == "test_twice"]
-    assert [(c.line, c.collectable) for c in twice] == [(22, False), (25, True)]
+    assert [(c.line, c.collectable) for c in twice] == [(28, False), (31, True)]
     rules = sorted((f.rule, f.line) for f in inv.findings)
-    assert rules == [("AUD124", 1), ("AUD124", 5), ("AUD124", 13), ("AUD125", 22), ("AUD126", 10)]
+    assert rules == [("AUD124", 1), ("AUD124", 5), ("AUD124", 13), ("AUD125", 28), ("AUD126", 10)]
 
 
 def test_norecursedirs_folder_is_one_finding_but_scanned_when_named(tmp_path: Path) -> None:

@@ -94,8 +94,9 @@ _DOC_PATTERNS: dict[str, re.Pattern[str]] = {
         r"\b(should|does|do|must|will|can)\s*(not|n't)\s+(fail|raise|crash|error|throw|blow up)"
         r"|\bwithout\s+(raising|crashing|failing|erroring|(an?\s+|any\s+)?(errors?|exceptions?|warnings?))"
         r"|\bno\s+(error|exception|crash)s?\b|\bnot\s+(fail|raise|crash)\b|\bdoesn't\s+(fail|raise|crash)"
-        # "happy being initialised multiple times", "can be unregistered many times": repeating must not raise
-        r"|\b(multiple|many|several)\s+times\b"
+        # "happy being initialised multiple times", "can be called many times": repeating must not raise (not
+        # "calling it multiple times updates the params", a claim about the result)
+        r"|\b(can|could|may)\s+be\s+\w+\s+(multiple|many|several)\s+times\b|\bbeing\s+\w+\s+(multiple|many|several)\s+times\b"
         # "rather than crashing"; "does not emit a DeprecationWarning" (warnings are errors in such a run)
         r"|\brather\s+than\s+(crash|rais|fail|error)|\b(not|n't|never)\s+(emit|warn|issue)\w*\b(\s+\w+){0,3}\s+\w*warning"
     ),

@@ -22,6 +22,7 @@ from auditor.collect.markers import (
     usefixtures,
 )
 from auditor.collect.pytest_settings import PytestSettings
+from auditor.collect.rules import collection  # noqa: F401 - registers AUD124-AUD126 and AUD9xx, reported here
 from auditor.collect.rules.astwalk import walk
 from auditor.collect.rules.calls import is_check_call
 from auditor.collect.rules.registry import finding
@@ -31,7 +32,10 @@ from auditor.model import Finding, Marker, TestCase
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 #: Methods pytest/unittest call by name, so they are never "uncollected tests".
-_HOOK_METHODS = ("setup", "teardown", "setUp", "tearDown", "setUpClass", "tearDownClass", "asyncSetUp", "asyncTearDown")
+_HOOK_METHODS = ("setup", "teardown", "setUp", "tearDown", "setUpClass", "tearDownClass", "asyncSetUp", "asyncTearDown",
+                 "load_tests", "additional_tests")  # unittest's and setuptools' hooks that add doctests to a suite
+#: Names of helpers that check for the tests that call them (`standard_span_checks(span)`), not tests themselves.
+_HELPER_WORDS = ("check", "assert", "verify", "expect", "helper", "validate", "compare", "ensure")
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class _Context:
     nodes: list[TestNode] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     _referenced: set[str] | None = None
+    _used_in_tests: set[str] | None = None
 
     @property
     def referenced(self) -> set[str]:
@@ -83,6 +88,14 @@ class _Context:
                 counts[word] = counts.get(word, 0) + 1
             self._referenced = {word for word, count in counts.items() if count > 1}
         return self._referenced
+
+    @property
+    def used_in_tests(self) -> set[str]:
+        """Names the module's test functions load: a class a test builds and calls is a helper, not a test class."""
+        if self._used_in_tests is None:
+            tests = [f for f in ast.walk(self.module.tree) if isinstance(f, FunctionNode) and f.name.startswith("test")]
+            self._used_in_tests = {n.id for f in tests for n in ast.walk(f) if isinstance(n, ast.Name)}
+        return self._used_in_tests
 
 
 def _is_fixture(node: FunctionNode) -> bool:
@@ -202,14 +215,8 @@ def _add_test(
     if not_collectable is not None and primary:
         rule = "AUD126" if "__test__" in not_collectable else "AUD124"
         ctx.findings.append(
-            finding(
-                rule,
-                f"pytest never collects {node.name}: {not_collectable}",
-                path=ctx.module.path,
-                line=node.lineno,
-                test_id=test_id,
-                config=ctx.config,
-            )
+            finding(rule, f"pytest never collects {node.name}: {not_collectable}", path=ctx.module.path,
+                    line=node.lineno, test_id=test_id, config=ctx.config)
         )
 
 
@@ -219,7 +226,8 @@ def _looks_like_test(ctx: _Context, node: FunctionNode) -> bool:
         return False
     if node.name.lower().startswith(("setup", "teardown")):
         return False
-    if node.decorator_list or not ("test" in node.name.lower() or _has_check(node)):
+    lowered = node.name.lower()
+    if node.decorator_list or not ("test" in lowered or (_has_check(node) and not any(w in lowered for w in _HELPER_WORDS))):
         return False
     return node.name not in ctx.referenced
 
@@ -259,15 +267,8 @@ def _scope(
                         config=ctx.config,
                     )
                 )
-                _add_test(
-                    ctx,
-                    statement,
-                    classes,
-                    outer,
-                    unittest_class=unittest_class,
-                    not_collectable=f"redefined at line {shadowed_by.lineno}",
-                    primary=False,
-                )
+                _add_test(ctx, statement, classes, outer, unittest_class=unittest_class,
+                          not_collectable=f"redefined at line {shadowed_by.lineno}", primary=False)
                 continue
             _add_test(ctx, statement, classes, outer, unittest_class=unittest_class, not_collectable=reason)
         elif disabled is None and (not in_class or classes) and _looks_like_test(ctx, statement):
@@ -303,8 +304,8 @@ def _class(
     if reason is None and _assigned_false(node.body, "__test__"):
         reason = "__test__ = False"
     if reason is None and not name_ok:
-        if not has_tests or node.name in _base_names(local_classes):
-            return  # a mixin or helper: its tests run through the classes that inherit them
+        if not has_tests or node.name in _base_names(local_classes) or node.name in ctx.used_in_tests:
+            return  # a mixin or helper: its tests run through the classes that inherit or call them
         reason = f"class name outside python_classes ({', '.join(ctx.settings.python_classes)})"
     if reason is None and not unittest_class and any(m.name == "__init__" for m in methods):
         reason = "class has an __init__ constructor"
@@ -384,14 +385,8 @@ def module_tests(
         ctx.findings = [f for f in ctx.findings if f.rule not in ("AUD124",)]
         if tests:
             ctx.findings.append(
-                finding(
-                    "AUD124",
-                    f"{len(tests)} test(s) in this file never run: {disabled}",
-                    path=module.path,
-                    line=tests[0].case.line,
-                    test_id=None,
-                    config=config,
-                )
+                finding("AUD124", f"{len(tests)} test(s) in this file never run: {disabled}", path=module.path,
+                        line=tests[0].case.line, test_id=None, config=config)
             )
     return ctx.nodes, _file_notes(module, config, ctx.nodes, ctx.findings)
 

@@ -53,7 +53,7 @@ def test_length_never_negative():
 
 
 # expect: AUD108
-def test_self_compare():
+def test_slugify_title():
     value = slugify("Hello World")
     assert value == value
 

@@ -50,6 +50,19 @@ CHECK_CONTEXTS = {
 }
 
 
+_FLUENT = {"should", "should_not", "shouldnt", "must", "must_not"}
+
+
+def _fluent(func: ast.expr) -> bool:
+    """An assertion chain through a ``should`` attribute (``x.should.equal(1)``)."""
+    node = func.value if isinstance(func, ast.Attribute) else None
+    while isinstance(node, ast.Attribute):
+        if node.attr in _FLUENT:
+            return True
+        node = node.value
+    return False
+
+
 def is_client_call(call: ast.Call) -> bool:
     """``client.get(...)``, ``requests.post(...)``, ``httpx.get(...)``, ``self.client.put(...)``."""
     func = call.func
@@ -102,6 +115,8 @@ def is_check_call(call: ast.Call, index: HelperIndex | None, depth: int = 0) -> 
         return True
     if name in ("check_call", "check_output"):
         return True
+    if _fluent(call.func):
+        return True  # the `sure` library: `response.status.should.equal(200)`, `x.should_not.be.none`
     if name == "benchmark" or name == "pedantic":
         return False
     return index is not None and index.helper_checks(name, depth)

@@ -110,7 +110,9 @@ def _existence_only(facts: TestFacts, check: ast.AST) -> bool:
 @rule(
     "AUD110",
     "conditional-assertion",
-    "medium",
+    # low: a smell more than a weak test; 2 of 11 tests it flagged in a blind sample of strangers' tests were weak
+    # (docs/rules.md, "Severity from strangers' tests")
+    "low",
     "Every check of the content sits behind an if or an except, or in a loop that may run zero times: it can pass unchecked.",
     bad="def test_items(client):\n    r = client.get('/items')\n    for item in r.json():\n        assert item['id'] > 0\n",
     good="def test_items(client):\n    r = client.get('/items')\n    items = r.json()\n    assert len(items) == 2\n"

@@ -215,6 +215,10 @@ class TestFacts:
         """Names of the functions the test module defines at its top level."""
         return per_module(self.test.module.tree, "module_functions", moduleinfo.module_functions)
 
+    def is_statement(self, call: ast.Call) -> bool:
+        """Whether ``call`` is a whole statement (or an ``assert``/``with`` item): its value is not used further."""
+        return id(call) in self._statement_calls
+
     def _used_as_check(self, call: ast.Call) -> bool:
         """A helper called for its checks (a statement: ``check_reply(r)``), not a factory whose value is kept
         (``app = make_app()``: its own asserts check the setup, not what the test claims)."""

@@ -221,6 +221,20 @@ _ROUTING_WORDS = (
     "ping",
     "alive",
     "ready",
+    # acceptance is the status: a valid key, a request within the limit, an extra field that must not be rejected
+    "authorized",
+    "authorised",
+    "credentials",
+    "accepted",
+    "accepts",
+    "allow",
+    "allows",
+    "limit",
+    "within",
+    "succeeds",
+    "200",
+    "201",
+    "202",
 )
 #: Whole words of the name: as substrings "ping" is in "mapping", "auth" in "author", "head" in "header".
 _ROUTING = re.compile(r"(?:^|_)(?:" + "|".join(map(re.escape, _ROUTING_WORDS)) + r")s?(?:_|$)")
@@ -239,8 +253,10 @@ _STATUS_ATTRS = {"status_code", "status", "status_int", "reason_phrase", "reason
 def status_only_response(facts: TestFacts) -> Iterator[Hit]:
     if _ROUTING.search("_".join(words(facts.node.name))):
         return  # a routing/health test is about the status
-    if "liveness" in facts.claims:
-        return  # so is one that claims the server is up ("status" alone is often a field: the order's status)
+    if facts.claims & {"liveness", "does-not-raise", "timing"}:
+        # so is one that claims the server is up, that a request goes through, or how long it takes ("status"
+        # alone is often a field: the order's status)
+        return
     status_nodes = list(status_assertions(facts))
     if not status_nodes or len({id(node) for node, _, _ in status_nodes}) != len(facts.checks):
         return  # other checks exist (body, side effects, helpers)

@@ -242,6 +242,8 @@ def failure_to_skip(facts: TestFacts) -> Iterator[Hit]:
                 for c in walk(s)
                 if isinstance(c, ast.Call) and call_name(c) in ("skip", "skipTest", "xfail")
             ]
+            if any(isinstance(c, ast.Raise) for s in handler.body for c in walk(s)):
+                continue  # skips one known case (`if "_NoValueType" in str(e)`) and re-raises every other failure
             if skips:
                 yield skips[0], f"`except {caught}` turns a failure into `{ast.unparse(skips[0])[:60]}`"
 
@@ -249,7 +251,9 @@ def failure_to_skip(facts: TestFacts) -> Iterator[Hit]:
 @rule(
     "AUD122",
     "broad-raises",
-    "medium",
+    # low: a smell more than a weak test; 0 of 8 tests it flagged in a blind sample of strangers' tests were weak
+    # (docs/rules.md, "Severity from strangers' tests")
+    "low",
     "pytest.raises(Exception) passes on any error, including a typo or a crash in the test itself.",
     bad="def test_rejects_negative():\n    with pytest.raises(Exception):\n        withdraw(-5)\n",
     good="def test_rejects_negative():\n    with pytest.raises(ValueError, match='positive'):\n        withdraw(-5)\n",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from auditor.collect.claims import words
 from auditor.collect.markers import dotted
 from auditor.collect.rules.base import Hit, rule
 from auditor.collect.rules.calls import call_name
@@ -262,7 +263,33 @@ def _negative(test: ast.expr) -> bool:
 )
 def negative_only(facts: TestFacts) -> Iterator[Hit]:
     if facts.asserts and len(facts.asserts) == len(facts.checks) and all(_negative(a.test) for a in facts.asserts):
+        specific = all(_specific_absence(a.test) for a in facts.asserts)
+        if specific and _NEGATIVE_CLAIM & set(words(" ".join([facts.node.name, ast.get_docstring(facts.node) or ""]))):
+            # `test_does_not_inject_extra_body`: that one thing is absent is the claim; "no error" never is enough
+            return
         yield facts.asserts[0], f"only negative checks: `{ast.unparse(facts.asserts[0].test)}`"
+
+
+#: What any broken output also lacks: its absence says nothing, whatever the test claims.
+_FAILURE_TEXTS = ("error", "exception", "traceback", "fail", "internal", "500", "invalid", "undefined", "none", "null")
+
+
+def _specific_absence(test: ast.expr) -> bool:
+    """``"extra_body" not in kwargs``: a named thing is absent (not an empty value, not a failure text)."""
+    if not (isinstance(test, ast.Compare) and isinstance(test.ops[0], ast.NotIn) and isinstance(test.left, ast.Constant)):
+        return False
+    needle = str(test.left.value).lower()
+    return bool(needle.strip()) and not any(text in needle for text in _FAILURE_TEXTS)
+
+
+#: Words that make a test's claim an absence: then "x not in out" is exactly its check.
+_NEGATIVE_CLAIM = {
+    "not", "no", "never", "without", "omit", "omits", "omitted", "hide", "hides", "hidden", "exclude", "excludes",
+    "excluded", "skip", "skips", "skipped", "absent", "missing", "unset", "drop", "drops", "dropped", "strip",
+    "strips", "stripped", "remove", "removes", "removed", "redact", "redacts", "redacted", "mask", "masks",
+    "suppress", "suppresses", "suppressed", "filter", "filters", "filtered", "doesnt", "dont", "isnt", "leak",
+    "leaks", "secret", "secrets", "private",
+}
 
 
 def _existence(facts: TestFacts, test: ast.expr) -> bool:
@@ -322,8 +349,9 @@ def existence_only(facts: TestFacts) -> Iterator[Hit]:
         tests
         and len(tests) == len(facts.checks)
         and all(_existence(facts, test) for _, test in tests)
-        # `test_public_names_are_importable` claims existence itself.
-        and "existence" not in facts.claims
+        # `test_public_names_are_importable` claims existence itself; `client = make()  # must not raise` then
+        # `assert client is not None` claims that nothing raised
+        and not facts.claims & {"existence", "does-not-raise"}
     ):
         yield tests[0][0], f"only existence is checked: `{ast.unparse(tests[0][1])}`"
 

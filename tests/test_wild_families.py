@@ -1,0 +1,129 @@
+"""False alarms that a blind sample of flagged tests from strangers' suites showed (bench/blind/wild/): each on
+the form the rule must leave alone and on the weak form it must still report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from auditor.collect.rules import catalogue  # noqa: F401 - registers every rule
+from auditor.collect.rules.registry import lookup
+from tests.test_claim_families import flagged
+
+
+def test_a_sure_chain_is_a_check_and_no_misspelt_mock_assertion(tmp_path: Path) -> None:
+    source = """
+        from sure import expect
+
+        def test_passes_through_getpeername(s):
+            expect(s.getpeername).called_with().should_not.throw(AttributeError)
+
+        def test_querystring(last_request):
+            last_request.querystring.should.equal({"foo": ["bar"]})
+
+        def test_notifies(mailer):
+            send_welcome(mailer)
+            mailer.send.called_once_with("hi")
+    """
+    assert flagged(tmp_path, source, "AUD129") == {"test_notifies"}
+    assert flagged(tmp_path, source, "AUD107") == set()
+
+
+def test_comparing_a_value_with_itself_is_the_point_of_some_tests(tmp_path: Path) -> None:
+    source = """
+        def test_comparison_methods_for_abs_min():
+            assert abs_min <= abs_min
+
+        def test_caching(raw):
+            meta = Metadata.from_raw(raw)
+            assert meta.version is meta.version
+
+        def test_slugify_title():
+            value = slugify("Hello World")
+            assert value == value
+    """
+    assert flagged(tmp_path, source, "AUD108") == {"test_slugify_title"}
+
+
+def test_not_none_after_a_construction_that_must_not_raise(tmp_path: Path) -> None:
+    source = """
+        def test_connect_without_openai_key(monkeypatch):
+            monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+            # This should not raise an error
+            chat = ChatAzure()
+            assert chat is not None
+
+        def test_connect_returns_a_chat(monkeypatch):
+            chat = connect(model="x")
+            assert chat is not None
+    """
+    assert flagged(tmp_path, source, "AUD137") == {"test_connect_returns_a_chat"}
+
+
+def test_acceptance_is_a_status_claim(tmp_path: Path) -> None:
+    source = """
+        def test_authorized_api_key(client):
+            response = client.post("/predict", headers={"X-API-Key": "abcd"}, json={"input": 4.0})
+            assert response.status_code == 200
+
+        def test_allows_requests_within_limit(client):
+            for _ in range(3):
+                assert client.get("/").status_code == 200
+
+        def test_predict(client):
+            response = client.post("/predict", json={"input": 4.0})
+            assert response.status_code == 200
+    """
+    assert flagged(tmp_path, source, "AUD104") == {"test_predict"}
+
+
+def test_a_named_absence_is_the_claim_of_a_negative_test(tmp_path: Path) -> None:
+    source = """
+        def test_does_not_inject_extra_body(hook):
+            out = hook(model="kimi-k3", tool_choice="required")
+            assert "extra_body" not in out
+
+        def test_reply_has_no_error(client):
+            r = client.post("/chat", json={"q": "hi"})
+            assert "error" not in r.text
+    """
+    assert flagged(tmp_path, source, "AUD119") == {"test_reply_has_no_error"}
+
+
+def test_a_skip_of_one_known_failure_that_re_raises_the_rest(tmp_path: Path) -> None:
+    source = """
+        import pytest
+
+        def test_max_example():
+            try:
+                assert maximum([2, 5, 1]) == 5
+            except TypeError as e:
+                if "_NoValueType" in str(e):
+                    pytest.skip("numpy too old")
+                raise
+
+        def test_live(client):
+            try:
+                assert client.get("/health").json() == {"ok": True}
+            except ConnectionError:
+                pytest.skip("server not running")
+    """
+    assert flagged(tmp_path, source, "AUD112") == {"test_live"}
+
+
+def test_a_loose_message_check_beside_an_exact_one_is_a_remark(tmp_path: Path) -> None:
+    source = """
+        def test_timeout_handling(tool):
+            result = tool.run()
+            assert "error" in result.lower() or "occurred" in result.lower()
+            assert result == "An error occurred while running the tool."
+
+        def test_list_civilizations(bot):
+            text = bot.reply("/list")
+            assert "/britons" in text or "/celts" in text
+    """
+    assert flagged(tmp_path, source, "AUD140") == {"test_list_civilizations"}
+
+
+def test_conditional_assertion_and_broad_raises_are_smells_not_weak_tests() -> None:
+    assert lookup("AUD110").severity == "low"
+    assert lookup("AUD122").severity == "low"
