@@ -1,6 +1,6 @@
 """How often a static finding on a stranger's suite is right: the scan against bench/blind/wild/sample.json.
 
-    python bench/wild_precision.py [--checkout=DIR]
+    python bench/wild_precision.py [--sample sample2] [--checkout=DIR]
 
 Rescans every project of the sample (rebuilt from its sdist by bench/blind/draw.py) with this checkout's
 auditor (or another's), then prints how many labelled tests it flags at MEDIUM or HIGH and how many of those
@@ -26,7 +26,7 @@ from draw import fetch  # noqa: E402
 from auditor.collect.scan import scan  # noqa: E402
 from auditor.config import read_config  # noqa: E402
 
-SAMPLE = HERE / "blind" / "wild" / "sample.json"
+WILD = HERE / "blind" / "wild"
 
 
 def flagged_tests(root: Path) -> dict[str, set[str]]:
@@ -43,9 +43,10 @@ def flagged_tests(root: Path) -> dict[str, set[str]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sample", default="sample", help="sample (blind when measured with the code it names), sample2")
     parser.add_argument("--checkout", default=str(HERE.parent), help="measure the auditor of this checkout (--checkout=DIR)")
-    parser.parse_args()
-    cases = json.loads(SAMPLE.read_text())["cases"]
+    args = parser.parse_args()
+    cases = json.loads((WILD / f"{args.sample}.json").read_text())["cases"]
     by_project: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for case in cases:
         by_project[(case["project"], case["version"])].append(case)

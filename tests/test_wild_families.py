@@ -8,6 +8,7 @@ from pathlib import Path
 from auditor.collect.rules import catalogue  # noqa: F401 - registers every rule
 from auditor.collect.rules.registry import lookup
 from tests.test_claim_families import flagged
+from tests.test_rules import scan_source
 
 
 def test_a_sure_chain_is_a_check_and_no_misspelt_mock_assertion(tmp_path: Path) -> None:
@@ -127,3 +128,39 @@ def test_a_loose_message_check_beside_an_exact_one_is_a_remark(tmp_path: Path) -
 def test_conditional_assertion_and_broad_raises_are_smells_not_weak_tests() -> None:
     assert lookup("AUD110").severity == "low"
     assert lookup("AUD122").severity == "low"
+
+
+def test_an_integration_folder_alone_does_not_make_a_suite_real_infrastructure(tmp_path: Path) -> None:
+    source = """
+        import responses
+
+        @responses.activate
+        def test_replays_a_recorded_cassette():
+            responses.add(responses.GET, "http://example.com", body="ok")
+            assert fetch("http://example.com") == "ok"
+    """
+    for folder, expected in (("integration", set()), ("e2e", {"AUD120"})):  # a library's integration/ mocks on purpose
+        (tmp_path / folder).mkdir()
+        found = scan_source(tmp_path, source, name=f"{folder}/test_cassette.py")
+        assert {f.rule for f in found} & {"AUD120"} == expected
+
+
+def test_a_class_on_an_imported_test_case_base_may_be_collected(tmp_path: Path) -> None:
+    source = """
+        from cherrypy.test import helper
+        from . import test_es
+
+        class ObjectMappingTest(helper.CPWebCase):
+            def test_index(self):
+                self.getPage("/")
+                self.assertBody("world")
+
+        class Num2WordsESCOTest(test_es.Num2WordsESTest):
+            def test_number(self):
+                self.assertEqual(num2words(1, lang="es_CO"), "uno")
+
+        class ApiChecks:
+            def test_health(self):
+                assert get("/health").status_code == 200
+    """
+    assert flagged(tmp_path, source, "AUD124") == {"test_health"}

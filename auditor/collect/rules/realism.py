@@ -27,8 +27,17 @@ _MOCK_CALLS = {"MockTransport", "Mock", "MagicMock", "AsyncMock", "patch", "add_
 _IN_PROCESS = {"TestClient", "ASGITransport", "WSGITransport", "test_client", "LifespanManager"}
 
 
+#: Folder names that say "real infrastructure" by themselves. (`integration` also names suites that mock the
+#: network on purpose, vcrpy's for one: there only a configured category says the suite must be real.)
+_REAL_FOLDERS = {"e2e", "end_to_end", "stress", "load", "soak"}
+
+
 def _real_category(facts: TestFacts) -> bool:
-    return facts.test.case.category in facts.config.real_infrastructure
+    if facts.test.case.category not in facts.config.real_infrastructure:
+        return False
+    if facts.config.categories or any(m.name in _REAL_FOLDERS for m in facts.test.case.markers):
+        return True
+    return bool(_REAL_FOLDERS & set(facts.test.module.path.lower().split("/")[:-1]))
 
 
 def _fixture_calls(facts: TestFacts, name: str, depth: int = 0) -> Iterator[ast.Call]:
