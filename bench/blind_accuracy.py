@@ -2,10 +2,10 @@
 
 The set is split by repository, with a hash fixed before any measurement: ``dev`` is where rules were tuned
 (``--show`` lists its misses and false alarms by test). ``test`` was only measured until its third look
-(``bench/blind/test-half-log.txt``); it is retired to tuning now and may be shown too. ``fresh``
-(``bench/blind/fresh/cases/``, other projects, labelled later) is the test half now: it prints counts and
-never cases, and every measurement of it is appended to ``bench/blind/fresh/log.txt`` so the number of
-looks stays on record. Each project is rebuilt from its published sdist (bench/blind/draw.py) and scanned whole
+(``bench/blind/test-half-log.txt``); it is retired to tuning now and may be shown too. Sealed halves
+(``bench/blind/fresh/``, ``bench/blind/fresh2/``: other projects, labelled later) are test halves: they print
+counts and never cases, and every measurement is appended to their ``log.txt``, until a third look spends
+them and they become tuning halves too. Each project is rebuilt from its published sdist (bench/blind/draw.py) and scanned whole
 over the folders of its labelled files, so helpers and conftest files are seen as in a real scan.
 """
 
@@ -37,8 +37,10 @@ except ImportError:  # a checkout from before the stage packages (commit 79db425
 from auditor.config import read_config  # noqa: E402
 
 CASES = HERE / "blind" / "cases"
-FRESH = HERE / "blind" / "fresh" / "cases"
-LOG = HERE / "blind" / "fresh" / "log.txt"
+#: Test halves labelled later, on other projects: measured with counts only, each look logged, until a third
+#: look spends them (then they are tuning halves like the retired one, and may be shown).
+SEALED = {"fresh": HERE / "blind" / "fresh", "fresh2": HERE / "blind" / "fresh2"}
+LOOKS = 3
 # Measured (never shown) until its three looks were spent; a half that has been looked into is a tuning half.
 RETIRED = "test"
 FLAGGING = {"high", "medium"}
@@ -136,16 +138,24 @@ def _group(cases: list[Case]) -> dict[str, list[Case]]:
     return groups
 
 
+def _looks(half: str) -> int:
+    log = SEALED[half] / "log.txt"
+    return len(log.read_text(encoding="utf-8").splitlines()) if log.is_file() else 0
+
+
+def _sealed_files(half: str) -> list[Path]:
+    return sorted((SEALED[half] / "cases").glob("*.json"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("half", choices=["dev", "test", "tune", "fresh", "split"],
-                        help="'tune' is dev and the retired test half together; "
+    parser.add_argument("half", choices=["dev", "test", "tune", *SEALED, "split"],
+                        help="'tune' is every half open for tuning (dev, the retired test half, spent sealed halves); "
                              "'split' only prints which project is in which half")
-    parser.add_argument("--show", action="store_true", help="list misses and false alarms by test (not for 'fresh')")
+    parser.add_argument("--show", action="store_true", help="list misses and false alarms by test (not for a sealed half)")
     parser.add_argument("--checkout", default=str(HERE.parent), help="measure the auditor of this checkout (--checkout=DIR)")
     args = parser.parse_args()
     files = sorted(CASES.glob("*.json"))
-    fresh = sorted(FRESH.glob("*.json"))
     if args.half == "split":
         counts: Counter[tuple[str, str]] = Counter()
         for f in files:
@@ -155,32 +165,39 @@ def main() -> int:
         for half in ("dev", "test"):
             projects = sum(1 for f in files if half_of(json.loads(f.read_text())["project"]) == half)
             print(f"{half}: {projects} projects, {counts[(half, 'weak')]} weak, {counts[(half, 'strong')]} strong")
-        for f in fresh:
-            for c in json.loads(f.read_text())["cases"]:
-                counts[("fresh", c["label"])] += 1
-        print(f"fresh: {len(fresh)} projects, {counts[('fresh', 'weak')]} weak, {counts[('fresh', 'strong')]} strong")
+        for half in SEALED:
+            sealed = _sealed_files(half)
+            for f in sealed:
+                for c in json.loads(f.read_text())["cases"]:
+                    counts[(half, c["label"])] += 1
+            state = "spent" if _looks(half) >= LOOKS else f"{_looks(half)} look(s)"
+            print(f"{half}: {len(sealed)} projects, {counts[(half, 'weak')]} weak, {counts[(half, 'strong')]} strong ({state})")
         return 0
-    if args.show and args.half == "fresh":
-        parser.error("the fresh test half is never shown case by case")
-    if args.half == "fresh":
-        chosen = fresh
+    sealed_now = args.half in SEALED and _looks(args.half) < LOOKS
+    if args.show and sealed_now:
+        parser.error(f"the {args.half} test half is never shown case by case until its {LOOKS} looks are spent")
+    if args.half in SEALED:
+        chosen = _sealed_files(args.half)
+        if not sealed_now:
+            print(f"({args.half} is spent: {LOOKS} looks logged; measured as a tuning half, not logged)")
     else:
         halves = {"dev", RETIRED} if args.half == "tune" else {args.half}
         chosen = [f for f in files if half_of(json.loads(f.read_text())["project"]) in halves]
+        if args.half == "tune":
+            chosen += [f for half in SEALED if _looks(half) >= LOOKS for f in _sealed_files(half)]
     started = time.monotonic()
     cases: list[Case] = []
     for f in chosen:
         cases.extend(evaluate(f))
     numbers = report(cases, args.half, len(chosen), args.show)
     print(f"\n({time.monotonic() - started:.0f} s)")
-    if args.half == "fresh":
+    if sealed_now:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                 cwd=_CHECKOUT).stdout.strip()
-        with LOG.open("a", encoding="utf-8") as log:
+        with (SEALED[args.half] / "log.txt").open("a", encoding="utf-8") as log:
             log.write(json.dumps({"when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                                   "commit": commit, "tests": len(cases), **numbers}) + "\n")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
