@@ -159,18 +159,24 @@ def static_claims(name: str, docstring: str | None = None) -> frozenset[str]:
     return frozenset(found or {"content"})
 
 
-def claims_of(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: Sequence[str] = ()) -> frozenset[str]:
-    """:func:`static_claims` of a test's ``def``: its name, its docstring and, given the module's ``lines``, the
-    comment lines of its body (``# just checking that nothing raises`` states the claim as a docstring would)."""
-    said = [ast.get_docstring(node) or ""]
+def comments_of(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: Sequence[str]) -> list[str]:
+    """The comments in a test's body, given its module's ``lines``: whole comment lines and trailing ones
+    (``registry.unregister("unknown")  # should not raise``), a ``#`` inside a string left out (an even number of
+    quotes before it)."""
+    found: list[str] = []
     for line in lines[node.lineno : node.end_lineno or node.lineno]:
         stripped = line.strip()
         if stripped.startswith("#"):
-            said.append(stripped.lstrip("#"))
+            found.append(stripped.lstrip("#"))
         elif "#" in stripped:
-            # `registry.unregister("unknown")  # should not raise`: a trailing comment, when the `#` is not
-            # inside a string (an even number of quotes before it)
             code, _, comment = stripped.partition("  #")
             if comment and code.count('"') % 2 == 0 and code.count("'") % 2 == 0:
-                said.append(comment)
+                found.append(comment)
+    return found
+
+
+def claims_of(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: Sequence[str] = ()) -> frozenset[str]:
+    """:func:`static_claims` of a test's ``def``: its name, its docstring and, given the module's ``lines``, the
+    comments of its body (``# just checking that nothing raises`` states the claim as a docstring would)."""
+    said = [ast.get_docstring(node) or "", *comments_of(node, lines)]
     return static_claims(node.name, " ".join(said).strip() or None)

@@ -103,13 +103,14 @@ def tautology(facts: TestFacts) -> Iterator[Hit]:
     for node in facts.asserts:
         why = _tautology(node.test)
         if why == "a value compared with itself" and (
+            # among other checks, `obj == obj` is usually a test of a custom __eq__
             (isinstance(node.test.ops[0], ast.Eq) and not alone)  # type: ignore[attr-defined]
             # `abs_min <= abs_min` in a test of comparison methods, `meta.version is meta.version` in a test of
             # caching (an attribute may be a property that builds a new object on every read)
             or set(words(f"{facts.node.name} {ast.get_docstring(facts.node) or ''}")) & _SELF_COMPARISON_CLAIMS
             or isinstance(node.test.left, ast.Attribute)  # type: ignore[attr-defined]
         ):
-            continue  # among other checks, `obj == obj` is usually a test of a custom __eq__
+            continue
         if why in ("a constructor never returns None", "a literal is never None") and "does-not-raise" in facts.claims:
             continue  # `chat = Client()  # should not raise` then `assert chat is not None`: not raising is the check
         if why in _USELESS_BESIDE_CHECKS and not alone:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from auditor.collect.claims import words
+from auditor.collect.claims import comments_of, words
 from auditor.collect.rules.base import Hit, rule
 from auditor.collect.rules.calls import call_name
 from auditor.collect.rules.facts import TestFacts, constant_int
@@ -84,8 +84,7 @@ def class_only(facts: TestFacts) -> Iterator[Hit]:
 
 def _said(facts: TestFacts) -> set[str]:
     """:func:`claim_words`, the body's comments (``# powers and names have as many items``) and the module's name."""
-    lines = facts.test.module.lines[facts.node.lineno : facts.node.end_lineno or facts.node.lineno]
-    comments = [line.split("#", 1)[1] for line in lines if line.strip().startswith("#")]
+    comments = comments_of(facts.node, facts.test.module.lines)
     # the module's name too: every test of `test_value_array_length.py` is about lengths
     module = facts.test.module.path.rsplit("/", 1)[-1].removesuffix(".py")
     return claim_words(facts) | set(words(" ".join([*comments, module])))
