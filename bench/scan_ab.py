@@ -3,8 +3,9 @@
     python bench/scan_ab.py OLD_CHECKOUT NEW_CHECKOUT TREE [TREE ...] [--repeat 5]
 
 Each checkout runs as ``python -m auditor`` with itself first on PYTHONPATH; old and new alternate run by
-run, so drift in the machine's load falls on both. Prints each tree's median CPU seconds (user + system of
-the scan process, which other jobs on the machine barely change) and wall seconds, and the new/old ratios.
+run, and which of the two goes first alternates from pair to pair, so drift in the machine's load falls on
+both. Prints each tree's median CPU seconds (user + system of the scan process, which other jobs on the
+machine barely change) and wall seconds, and the new/old ratios.
 """
 
 from __future__ import annotations
@@ -43,9 +44,14 @@ def main() -> int:
     for tree in args.trees:
         once(args.old, tree), once(args.new, tree)  # warm the page cache and the pyc files
         old, new = [], []
-        for _ in range(args.repeat):
-            old.append(once(args.old, tree))
-            new.append(once(args.new, tree))
+        for run in range(args.repeat):
+            # the order alternates too: whichever runs second in a pair must not always be the same checkout
+            if run % 2:
+                new.append(once(args.new, tree))
+                old.append(once(args.old, tree))
+            else:
+                old.append(once(args.old, tree))
+                new.append(once(args.new, tree))
         oc, nc = statistics.median(c for c, _ in old), statistics.median(c for c, _ in new)
         ow, nw = statistics.median(w for _, w in old), statistics.median(w for _, w in new)
         print(f"{tree.name:32s} {oc:8.2f} {nc:8.2f} {nc / oc:6.3f} {ow:9.2f} {nw:9.2f} {nw / ow:6.3f}")

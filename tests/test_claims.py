@@ -143,7 +143,7 @@ def test_a_method_call_on_a_local_object_is_not_a_project_helper_of_the_same_nam
             loop.run_until_complete(asyncio.sleep(0))
             loop.close()
     """
-    assert "AUD107" in rule_ids(scan_source(tmp_path, source))
+    assert "AUD153" in rule_ids(scan_source(tmp_path, source))
 
 
 def test_building_a_test_client_is_not_a_check(tmp_path: Path) -> None:

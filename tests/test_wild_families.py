@@ -164,3 +164,169 @@ def test_a_class_on_an_imported_test_case_base_may_be_collected(tmp_path: Path) 
                 assert get("/health").status_code == 200
     """
     assert flagged(tmp_path, source, "AUD124") == {"test_health"}
+
+
+def test_a_test_without_checks_is_no_assertion_only_when_it_shows_it_wanted_one(tmp_path: Path) -> None:
+    source = '''
+        import logging
+
+        log = logging.getLogger(__name__)
+
+        def test_abstract_maker(writer):
+            text = writer.run()
+            print(text)
+
+        def test_query_logs(db):
+            log.info("rows: %s", db.query("select 1"))
+
+        def test_show_changes(capsys, changes):
+            show_template_changes(changes)
+
+        def test_issue40():
+            jsonpatch.make_patch([1, 2], [2, 1])
+            repr(jsonpatch.JsonPatch([]))
+
+        def test_static_files(client):
+            client.get("/static/")
+
+        def test_serialize_request(request):
+            payload = serialize(request)
+
+        def test_embedders(embedder):
+            embedder.store(["a"])
+            return True
+
+        def test_sleep(retry):
+            # sleep a tiny amount so that code coverage is happy
+            retry.sleep()
+
+        def test_render_background(qr):
+            qr.make_image(back_color="red")
+
+        def test_cancel_does_not_crash_the_server(client):
+            client.cancel_stream()
+    '''
+    assert flagged(tmp_path, source, "AUD107") == {
+        "test_abstract_maker", "test_query_logs", "test_show_changes", "test_issue40", "test_static_files",
+        "test_serialize_request", "test_embedders", "test_sleep", "test_render_background",
+        "test_cancel_does_not_crash_the_server"}
+    assert flagged(tmp_path, source, "AUD153") == set()
+
+
+def test_a_test_without_checks_and_without_a_wanted_check_is_a_smoke_test(tmp_path: Path) -> None:
+    source = '''
+        import attr
+
+        def test_parses_setuptools_legacy(marker_string):
+            Marker(marker_string)
+
+        def test_frozen_on_setattr_nops(nop):
+            @attr.s(frozen=True)
+            class C:
+                x = attr.ib(on_setattr=nop)
+
+        def test_vacuum(db):
+            db["data"].insert({"a": 1})
+            db.vacuum()
+
+        def test_unicode(grammar):
+            """Smoke-test the conversion of expressions to rules."""
+            str(grammar)
+
+        def test_close_twice_does_not_raise(conn):
+            conn.close()
+            conn.close()
+    '''
+    assert flagged(tmp_path, source, "AUD153") == {
+        "test_parses_setuptools_legacy", "test_frozen_on_setattr_nops", "test_vacuum"}
+    assert flagged(tmp_path, source, "AUD107") == set()
+    assert lookup("AUD153").severity == "low"
+
+
+def test_a_vacuous_line_beside_real_checks_is_a_stray_line_not_a_weak_test(tmp_path: Path) -> None:
+    source = '''
+        import time
+        from contextlib import suppress
+
+        def test_main(runner, tmp_path):
+            result = runner.invoke(app, ["write"])
+            assert "Config line written"
+            assert result.exit_code == 0
+
+        def test_written():
+            assert "Config line written"
+
+        def test_scale(manager):
+            manager.scale(3)
+            manager.kill.call_count == 2
+            assert len(manager.transient) == 3
+
+        def test_errstr():
+            MAX_ERROR_STR_LEN == 50
+
+        def test_tz_offset_with_time(frozen):
+            assert frozen.now() == EXPECTED
+            assert time.monotonic() >= 0
+
+        def test_request_latency(client):
+            start = time.perf_counter()
+            assert client.get("/").status_code == 200
+            assert time.perf_counter() - start < 1e9
+
+        def test_portal_cancels(portal):
+            with suppress(Exception):
+                assert portal.start() is None
+            assert portal.cancelled == 2
+
+        def test_reply(client):
+            try:
+                assert client.get("/x").json() == {"a": 1}
+            except Exception:
+                pass
+    '''
+    assert flagged(tmp_path, source, "AUD108") == {"test_written"}
+    assert flagged(tmp_path, source, "AUD127") == {"test_errstr"}
+    # a timing claim is what the unbreakable bound was for, however exactly the status is compared
+    assert flagged(tmp_path, source, "AUD109") == {"test_request_latency"}
+    assert flagged(tmp_path, source, "AUD111") == {"test_reply"}
+    assert flagged(tmp_path, source, "AUD154") == {
+        "test_main", "test_scale", "test_tz_offset_with_time", "test_portal_cancels"}
+    assert lookup("AUD154").severity == "low"
+
+
+def test_exiting_the_code_under_test_a_doctest_and_a_retry_loop_are_not_defects(tmp_path: Path) -> None:
+    source = '''
+        def test_exit(bus):
+            bus.exit()
+            assert bus.state == "EXITING"
+
+        def test_exit_early():
+            pytest.exit("done")
+            assert compute() == 1
+
+        def test_kwonly_no_args():
+            """
+            >>> f()
+            calling f with args (), {}
+            """
+
+        def test_resource_warning():
+            got_warning = False
+            while got_warning is False:
+                try:
+                    with check_warnings(("", ResourceWarning)):
+                        collect()
+                except AssertionError:
+                    pass
+                else:
+                    got_warning = True
+
+        def test_eq_equal():
+            """Benchmark comparing two equal instances for equality."""
+            for _ in range(1000):
+                C() == C()
+    '''
+    assert flagged(tmp_path, source, "AUD131") == {"test_exit_early"}
+    assert flagged(tmp_path, source, "AUD114") == set()
+    assert flagged(tmp_path, source, "AUD111") == set()
+    assert flagged(tmp_path, source, "AUD127") == set()

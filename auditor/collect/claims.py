@@ -97,6 +97,8 @@ _DOC_PATTERNS: dict[str, re.Pattern[str]] = {
         # "happy being initialised multiple times", "can be called many times": repeating must not raise (not
         # "calling it multiple times updates the params", a claim about the result)
         r"|\b(can|could|may)\s+be\s+\w+\s+(multiple|many|several)\s+times\b|\bbeing\s+\w+\s+(multiple|many|several)\s+times\b"
+        # "Smoke-test the conversion": the author says not raising is all it checks
+        r"|\bsmoke[- ]?tests?\b"
         # "rather than crashing"; "does not emit a DeprecationWarning" (warnings are errors in such a run)
         r"|\brather\s+than\s+(crash|rais|fail|error)|\b(not|n't|never)\s+(emit|warn|issue)\w*\b(\s+\w+){0,3}\s+\w*warning"
     ),

@@ -29,6 +29,17 @@ def test_render_runs():
 
 
 # expect: AUD107
+def test_report_lists_totals(capsys):
+    print_report(build_invoice([{"amount": 2}]))
+
+
+# expect: AUD154
+def test_invoice_totals_with_and_without_lines():
+    assert build_invoice([{"amount": 2}])["total"] == 2
+    build_invoice([])["total"] == 0
+
+
+# expect: AUD153
 def test_invoice_built_but_never_checked():
     invoice = build_invoice([{"amount": 2}])
     invoice["lines"].append({"amount": 3})

@@ -61,13 +61,13 @@ for _id, _slug, _why in (
             rationale=_why,
             bad={
                 "AUD901": "def test_x(:\n    assert f() == 1\n",
-                "AUD905": "def test_x():  # auditor: ignore[AUD107] no finding here\n    assert f() == 1\n",
-                "AUD906": "def test_x():  # auditor: ignore[AUD107]\n    f()\n",
+                "AUD905": "def test_x():  # auditor: ignore[AUD153] no finding here\n    assert f() == 1\n",
+                "AUD906": "def test_x():  # auditor: ignore[AUD153]\n    f()\n",
             }.get(_id, ""),
             good={
                 "AUD901": "def test_x():\n    assert f() == 1\n",
                 "AUD905": "def test_x():\n    assert f() == 1\n",
-                "AUD906": "def test_x():  # auditor: ignore[AUD107] f() raising is the check\n    f()\n",
+                "AUD906": "def test_x():  # auditor: ignore[AUD153] f() raising is the check\n    f()\n",
             }.get(_id, ""),
         )
     )

@@ -117,6 +117,10 @@ class TestFacts:
         names += [dotted(base).split(".")[0] for cls in self.test.classes for base in cls.bases]
         return [imported[name] for name in dict.fromkeys(names) if name in imported]
 
+    def checks_outside(self, spans: list[tuple[int, int]]) -> list[ast.AST]:
+        """The test's checks that lie outside every (first, last) line span: what still checks besides those lines."""
+        return [c for c in self.checks if not any(a <= getattr(c, "lineno", 0) <= b for a, b in spans)]
+
     @cached_property
     def checks(self) -> list[ast.AST]:
         """Asserts, raise statements, checking calls and checking ``with`` blocks."""

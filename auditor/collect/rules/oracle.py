@@ -10,35 +10,11 @@ from auditor.collect.markers import dotted
 from auditor.collect.rules.base import Hit, rule
 from auditor.collect.rules.calls import call_name
 from auditor.collect.rules.facts import TestFacts, walk
-from auditor.collect.rules.structure import records_measurement
+from auditor.collect.rules.vacuity import Detection, sole_hits, span
 
 _LITERALS = (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set)
 _TIME_WORDS = ("latency", "duration", "elapsed", "time", "seconds", "secs", "_ms", "took", "runtime", "rtt", "wall")
 _BROAD = {"Exception", "BaseException", "AssertionError"}
-
-
-@rule(
-    "AUD107",
-    "no-assertion",
-    "medium",
-    "The test checks nothing (no assert, pytest.raises, mock assertion or asserting helper): it only proves no crash.",
-    bad="def test_create_item(client):\n    client.post('/items', json={'name': 'a'})\n",
-    good="def test_create_item(client):\n    r = client.post('/items', json={'name': 'a'})\n"
-    "    assert r.json() == {'id': 1, 'name': 'a'}\n",
-    superseded_by=("AUD114", "AUD115", "AUD113", "AUD127", "AUD128", "AUD129"),
-)
-def no_assertion(facts: TestFacts) -> Iterator[Hit]:
-    if (
-        facts.body
-        and not facts.checks
-        and "benchmark" not in facts.test.case.fixtures
-        # pytest-mpl compares the figure the test returns with a baseline image
-        and not any(m.name == "mpl_image_compare" for m in facts.test.case.markers)
-        and not records_measurement(facts)
-        # Not raising is the whole claim of `test_close_twice_does_not_raise` or `test_template_is_hashable`.
-        and "does-not-raise" not in facts.claims
-    ):
-        yield facts.node, f"{facts.node.name} has no assertion and calls no checking helper"
 
 
 #: Claim words that make comparing a value with itself the point: reflexivity, ordering, identity, caching.
@@ -99,6 +75,11 @@ def _tautology(test: ast.expr) -> str | None:
     good="def test_parse():\n    result = parse('1')\n    assert result == [1]\n",
 )
 def tautology(facts: TestFacts) -> Iterator[Hit]:
+    yield from sole_hits(facts, "AUD108", tautologies)
+
+
+def tautologies(facts: TestFacts) -> Iterator[Detection]:
+    """Always-true checks."""
     alone = len(facts.checks) == 1
     for node in facts.asserts:
         why = _tautology(node.test)
@@ -124,11 +105,11 @@ def tautology(facts: TestFacts) -> Iterator[Hit]:
         if why is None and isinstance(node.test, ast.Call) and call_name(node.test) == "isinstance" and alone:
             why = _own_construction(facts, node.test.args)
         if why:
-            yield node, f"always true ({why}): `{ast.unparse(node.test)}`"
+            yield node, f"always true ({why}): `{ast.unparse(node.test)}`", span(node)
     if alone:
         for call in facts.calls:
             if call_name(call) == "assertIsInstance" and (why := _own_construction(facts, call.args)):
-                yield call, f"always true ({why}): `{ast.unparse(call)}`"
+                yield call, f"always true ({why}): `{ast.unparse(call)}`", span(call)
 
 
 #: Always-true lines that are harmless next to real checks (``assert obj is not None`` before comparing it).
@@ -191,6 +172,11 @@ def _subject_text(node: ast.AST) -> str:
     "    elapsed = time.perf_counter() - start\n    assert elapsed < baseline * 1.5\n",
 )
 def unfailable_bound(facts: TestFacts) -> Iterator[Hit]:
+    yield from sole_hits(facts, "AUD109", unfailable_bounds)
+
+
+def unfailable_bounds(facts: TestFacts) -> Iterator[Detection]:
+    """Time bounds no measurement breaks."""
     for node in facts.asserts:
         test = node.test
         if not isinstance(test, ast.Compare) or len(test.ops) != 1:
@@ -203,7 +189,7 @@ def unfailable_bound(facts: TestFacts) -> Iterator[Hit]:
             continue
         if _infinite(right):
             if isinstance(op, (ast.Lt, ast.LtE)):
-                yield node, f"nothing is above infinity: `{ast.unparse(test)}`"
+                yield node, f"nothing is above infinity: `{ast.unparse(test)}`", span(node)
             continue
         value = _number(right)
         if value is None:
@@ -214,11 +200,11 @@ def unfailable_bound(facts: TestFacts) -> Iterator[Hit]:
         if not (huge or positive) or not any(word in _subject_text(left) for word in _TIME_WORDS):
             continue
         if huge:
-            yield node, f"no measured time reaches {right.value:g}: `{ast.unparse(test)}`"
+            yield node, f"no measured time reaches {right.value:g}: `{ast.unparse(test)}`", span(node)
         elif ((isinstance(op, ast.Gt) and right.value <= 0) or (isinstance(op, ast.GtE) and right.value <= 0)) and (
             _measured_here(facts, left)
         ):
-            yield node, f"a duration the test measured itself is always positive: `{ast.unparse(test)}`"
+            yield node, f"a duration the test measured itself is always positive: `{ast.unparse(test)}`", span(node)
 
 
 def _infinite(node: ast.AST) -> bool:
@@ -287,24 +273,36 @@ def _catches_assertion(handler: ast.ExceptHandler) -> bool:
     good="def test_reply(client):\n    assert client.get('/x').json() == {'a': 1}\n",
 )
 def swallowed_assertion(facts: TestFacts) -> Iterator[Hit]:
+    yield from sole_hits(facts, "AUD111", swallowed_checks)
+
+
+def swallowed_checks(facts: TestFacts) -> Iterator[Detection]:
+    """try/except and suppress() blocks that swallow the checks inside them."""
     # A `raise` inside try is how tests set up "an earlier exception happened"; only asserts and
     # checking calls can be swallowed.
     checks = {id(c) for c in facts.checks if not isinstance(c, ast.Raise)}
     for node in facts.of(ast.Try, ast.With):
         if isinstance(node, ast.Try):
             swallowing = [h for h in node.handlers if _catches_assertion(h) and _discards(h)]
-            if swallowing and any(id(c) in checks for s in node.body for c in walk(s)):
-                yield (
-                    node,
-                    "checks inside this try are swallowed by `except "
-                    + (ast.unparse(swallowing[0].type) if swallowing[0].type else "")
-                    + "`",
-                )
+            if swallowing and any(id(c) in checks for s in node.body for c in walk(s)) and not _retried(facts, node):
+                caught = ast.unparse(swallowing[0].type) if swallowing[0].type else ""
+                yield node, f"checks inside this try are swallowed by `except {caught}`", span(node)
         elif isinstance(node, ast.With) and any(
             call_name(i.context_expr) == "suppress" for i in node.items if isinstance(i.context_expr, ast.Call)
         ):
             if any(id(c) in checks for s in node.body for c in walk(s)):
-                yield node, "checks inside contextlib.suppress(...) are swallowed"
+                yield node, "checks inside contextlib.suppress(...) are swallowed", span(node)
+
+
+def _retried(facts: TestFacts, node: ast.Try) -> bool:
+    """``while not done: try: check() except AssertionError: pass else: done = True``: retried until it passes."""
+    loop = next((p for p in facts.ancestors(node) if isinstance(p, ast.While)), None)
+    if loop is None:
+        return False
+    read = {n.id for n in walk(loop.test) if isinstance(n, ast.Name)}
+    set_on_success = {t.id for s in (*node.body, *node.orelse) for a in walk(s) if isinstance(a, ast.Assign)
+                      for t in a.targets if isinstance(t, ast.Name)}
+    return bool(read & set_on_success)
 
 
 def _discards(handler: ast.ExceptHandler) -> bool:

@@ -91,7 +91,7 @@ def runtime_findings(cases: Sequence[TestCase], suites: Sequence[SuiteResult], c
                     add(PASSED_ON_5XX, f"passed while the server answered {named}", case, outcome.node_id,
                         [f"{x.method} {x.path} -> {x.status}" for x in obs.http if x.status in errors][:5])
                 # `assertions` counts every check reached (auditor.run.checks); -1 means not counted: never a finding
-                # a body without any check is a smoke test: the static AUD107 speaks for it
+                # a body without any check is a smoke test: the static AUD107/AUD153 speak for it
                 if obs.assertions == 0 and obs.raises_blocks == 0 and (case is None or case.has_checks):
                     add(NO_ASSERTION_RAN, "passed without reaching a single check", case, outcome.node_id)
             if outcome.status in ("passed", "failed") and category in config.real_infrastructure:

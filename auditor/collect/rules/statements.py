@@ -5,12 +5,17 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from auditor.collect.claims import words
+from auditor.collect.markers import dotted
 from auditor.collect.rules.base import Hit, rule
 from auditor.collect.rules.calls import call_name
 from auditor.collect.rules.facts import TestFacts, walk
+from auditor.collect.rules.vacuity import Detection, sole_hits, span
 
 _BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.ExceptHandler)
-_STOPPERS = {"skip", "fail", "xfail", "skipTest", "exit"}
+_STOPPERS = {"skip", "fail", "xfail", "skipTest"}
+#: Exits that end the test; `bus.exit()` or `server.exit()` is code under test, not a stopper.
+_EXITS = {"exit", "sys.exit", "pytest.exit", "os._exit"}
 
 
 @rule(
@@ -22,11 +27,23 @@ _STOPPERS = {"skip", "fail", "xfail", "skipTest", "exit"}
     good="def test_status(client):\n    r = client.get('/items')\n    assert r.status_code == 200\n    assert r.json() == []\n",
 )
 def bare_comparison(facts: TestFacts) -> Iterator[Hit]:
+    yield from sole_hits(facts, "AUD127", bare_comparisons)
+
+
+def bare_comparisons(facts: TestFacts) -> Iterator[Detection]:
+    """Comparisons computed and thrown away."""
+    if _is_benchmark(facts):
+        return  # `for _ in range(ROUNDS): c1 == c2` under "Benchmark comparing two instances": the workload
     for node in facts.of(ast.Expr):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Compare):
             if _expects_side_effect(facts, node):
                 continue  # `with pytest.raises(TypeError): x == y`: the comparison is run for what it raises
-            yield node, f"result of the comparison is discarded: `{ast.unparse(node.value)}`"
+            yield node, f"result of the comparison is discarded: `{ast.unparse(node.value)}`", span(node)
+
+
+def _is_benchmark(facts: TestFacts) -> bool:
+    said = words(f"{facts.node.name} {ast.get_docstring(facts.node) or ''}")
+    return "benchmark" in facts.test.case.fixtures or "benchmark" in said or "timing" in facts.claims
 
 
 #: Context managers inside which a statement runs for the error or warning it causes.
@@ -114,7 +131,7 @@ def _stops(statement: ast.stmt) -> bool:
     return (
         isinstance(statement, ast.Expr)
         and isinstance(statement.value, ast.Call)
-        and (call_name(statement.value) in _STOPPERS)
+        and (call_name(statement.value) in _STOPPERS or dotted(statement.value.func) in _EXITS)
     )
 
 
@@ -127,6 +144,11 @@ def _stops(statement: ast.stmt) -> bool:
     good="def test_export():\n    assert export() == b'data'\n",
 )
 def dead_assertion(facts: TestFacts) -> Iterator[Hit]:
+    yield from sole_hits(facts, "AUD131", dead_checks)
+
+
+def dead_checks(facts: TestFacts) -> Iterator[Detection]:
+    """The first statement holding a check after a stopper, its span running to the end of the block."""
     checks = {id(c) for c in facts.checks}
     blocks = [facts.body] + [
         getattr(node, field)
@@ -139,7 +161,8 @@ def dead_assertion(facts: TestFacts) -> Iterator[Hit]:
             if _stops(statement):
                 for dead in block[index + 1 :]:
                     if any(id(c) in checks for c in walk(dead)):
-                        yield dead, f"unreachable after line {statement.lineno}: `{ast.unparse(dead)[:60]}`"
+                        dead_lines = (dead.lineno, span(block[-1])[1])
+                        yield dead, f"unreachable after line {statement.lineno}: `{ast.unparse(dead)[:60]}`", dead_lines
                         break
                 break
 

@@ -12,6 +12,8 @@ from auditor.collect.rules import (  # noqa: F401 - registration
     partial,
     realism,
     shallow,
+    smoke,
+    stray,
     statements,
     structure,
     trailing,

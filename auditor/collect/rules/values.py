@@ -253,10 +253,11 @@ def _negative(test: ast.expr) -> bool:
     return False
 
 
+# LOW: 2 of the 7 labelled strangers' tests it flagged were weak (docs/rules.md, "Severity from strangers' tests")
 @rule(
     "AUD119",
     "negative-only",
-    "medium",
+    "low",
     "Every check only says what the result is not ('error' not in text): almost any wrong answer passes.",
     bad="def test_chat(client):\n    r = client.post('/chat', json={'q': 'hi'})\n    assert 'error' not in r.text\n",
     good="def test_chat(client):\n    r = client.post('/chat', json={'q': 'hi'})\n    assert r.json()['answer'] == 'hello'\n",
