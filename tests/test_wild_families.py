@@ -330,3 +330,28 @@ def test_exiting_the_code_under_test_a_doctest_and_a_retry_loop_are_not_defects(
     assert flagged(tmp_path, source, "AUD114") == set()
     assert flagged(tmp_path, source, "AUD111") == set()
     assert flagged(tmp_path, source, "AUD127") == set()
+
+
+def test_a_yes_or_no_answer_is_not_a_truthy_object(tmp_path: Path) -> None:
+    source = '''
+        async def test_samefile(tmp_path):
+            result = await aiofiles.os.path.samefile(tmp_path, tmp_path)
+            assert result
+
+        def test_readable():
+            assert FakeCGIBody({}, "multipart/form-data").readable()
+
+        def test_sign_then_verify(algo, key):
+            result = algo.verify(b"m", key, algo.sign(b"m", key))
+            assert result
+
+        def test_color_empty_str():
+            assert Color("").isreset
+
+        def test_through_queue(queue):
+            assert queue.get()
+
+        def test_issue_list(tracker):
+            assert tracker.issues
+    '''
+    assert flagged(tmp_path, source, "AUD138") == {"test_through_queue", "test_issue_list"}

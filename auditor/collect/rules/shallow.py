@@ -9,6 +9,7 @@ Each rule fires only when *every* check of the test has the shallow shape, and o
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from auditor.collect.claims import words
@@ -105,13 +106,28 @@ _GETTERS = ("get", "make", "create", "build", "load", "read", "fetch", "find", "
 _TRUTHY_SHAPES = (ast.Name, ast.Attribute, ast.Call)
 
 
+#: ``isreset``, ``isdir``, ``isatty``: the stdlib's unseparated ``is`` prefix (not ``issue``, ``isolation``).
+_FUSED_IS = re.compile(r"is(?!sue|o|land)[a-z]")
+#: Answers by name: a signature verifies, two paths are the same file, a value is >= another.
+_PREDICATES = {"samefile", "verify", "compare_digest", "gte", "lte", "gt", "lt", "eq", "ne", "ge", "le"}
+
+
+def _answers(call: str) -> bool:
+    """A call named as a yes/no question (``verify``, ``isdir``, ``is_valid``), unlike ``check_file``, which may
+    hand back what it found."""
+    bare = call.lstrip("_").lower()
+    return bare in _PREDICATES or bool(_FUSED_IS.match(bare)) or bare.startswith(("is_", "has_", "can_"))
+
+
 def _reads_as_bool(name: str) -> bool:
     bare = name.lstrip("_").lower()
     return (
         bare.startswith(_BOOL_PREFIXES)
         or bare in _BOOL_WORDS
+        or bare in _PREDICATES
         or bare.endswith(("ed", "_ok", "able", "ible"))
         or bare.startswith("not_")
+        or bool(_FUSED_IS.match(bare))
     )
 
 
@@ -131,11 +147,14 @@ def _object_valued(facts: TestFacts, expr: ast.expr) -> bool:
         return not _reads_as_bool(expr.attr)
     if isinstance(expr, ast.Call):
         name = call_name(expr).lstrip("_").lower()
-        return bool(name) and name.startswith(_GETTERS)
+        # `body.readable()` answers yes or no, though it starts like the getter `read`
+        return bool(name) and name.startswith(_GETTERS) and not _reads_as_bool(name)
     if isinstance(expr, ast.Name):
         if _reads_as_bool(expr.id):
             return False
         values = _bound_values(facts, expr.id)
+        if values and all(isinstance(v, ast.Call) and _answers(call_name(v)) for v in values):
+            return False  # `result = algo.verify(msg, key, sig)`: the name is a noun, the value an answer
         if values and _noun(expr.id):
             return True  # `results = detector.check_file(f)`: whatever check_file does, results holds a value
         return bool(values) and all(_object_valued(facts, v) for v in values)
@@ -194,7 +213,8 @@ _TYPE_WORDS = {
 TYPE_IS_THE_POINT = {
     "valid", "parse", "parses", "parsed", "parseable", "serialize", "serializes", "serialise", "deserialize",
     "decode", "decodes", "loads", "json", "roundtrip", "convert", "converts", "cast", "coerce", "coerces",
-    "coerced", "pickle", "pickling", "pickled", "picklable", "copy", "hash", "dtype", "dtypes",
+    "coerced", "pickle", "pickling", "pickled", "picklable", "copy", "hash", "dtype", "dtypes", "hashable",
+    "decoding", "decoded", "encode", "encodes", "encoding", "encoded",
 }
 
 
