@@ -44,3 +44,21 @@ def test_markdown_is_not_html_escaped_but_table_pipes_are() -> None:
     text = MarkdownReporter().render(replace(REVIEW, findings=(finding,)), RenderContext())
     assert "accepts <501> \\| 400 & more" in text
     assert "&lt;" not in text
+
+
+def test_a_static_finding_says_how_often_its_rule_was_right_on_strangers_tests() -> None:
+    from dataclasses import replace
+
+    from auditor.collect.rules.registry import measured
+    from auditor.report.base import measured_right
+
+    counts = measured("AUD138")
+    assert counts is not None and 0 < counts[0] <= counts[1]
+    finding = replace(REVIEW.findings[0], rule="AUD138", slug="truthiness-only", origin="static")
+    text = MarkdownReporter().render(replace(REVIEW, findings=(finding,)), RenderContext())
+    assert measured_right("AUD138") == f"{counts[0]}/{counts[1]}"
+    assert f"| AUD138 truthiness-only | {counts[0]}/{counts[1]} |" in text
+    assert "*Right elsewhere*" in text
+    # a runtime finding is the auditor's own observation of this suite: no stranger's count applies to it
+    observed = replace(finding, rule="AUD201", slug="passed-on-5xx", origin="runtime")
+    assert "Right elsewhere" not in MarkdownReporter().render(replace(REVIEW, findings=(observed,)), RenderContext())

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from auditor.report.base import measured_right
 from auditor.model import Audit
 from auditor.status.evidence import collect_evidence
 from auditor.status.summary import (
@@ -74,6 +75,9 @@ def print_audit(audit: Audit, console: Console, *, findings: int = 10, failed: i
             row.append(f" {finding.rule} ", style="bold")
             row.append(f"{location(finding)}  ", style="dim")
             row.append(finding.message)
+            right = measured_right(finding.rule) if finding.origin == "static" else ""
+            if right:
+                row.append(f"  (rule right {right} on strangers' tests)", style="dim")
             console.print(row)
 
 

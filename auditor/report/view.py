@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from auditor.report.base import measured_right
 from auditor.model import Audit, Finding, Score
 from auditor.status.diagnose import Diagnosis, diagnose
 from auditor.status.evidence import TestEvidence, collect_evidence
@@ -44,6 +45,8 @@ class FindingView:
     message: str
     test_id: str
     evidence: tuple[str, ...]
+    #: ``"16/29"``: the rule was right on 16 of the 29 labelled strangers' tests it reported ("" if unmeasured).
+    right: str = ""
 
 
 @dataclass(frozen=True)
@@ -228,7 +231,8 @@ def _score_view(score: Score, label: str) -> ScoreView:
 
 
 def _finding_view(f: Finding) -> FindingView:
-    return FindingView(f.severity, f.rule, f.slug, f.origin, location(f), f.message, f.test_id or "", f.evidence)
+    right = measured_right(f.rule) if f.origin == "static" else ""
+    return FindingView(f.severity, f.rule, f.slug, f.origin, location(f), f.message, f.test_id or "", f.evidence, right)
 
 
 def _test_view(item: TestEvidence, audit: Audit, root: Path) -> TestView:

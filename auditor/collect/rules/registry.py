@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from auditor.collect.rules.measured import RULE_PRECISION
 from auditor.model import SEVERITIES, Finding
 
 if TYPE_CHECKING:
@@ -64,6 +65,12 @@ def lookup(key: str) -> RuleInfo:
 def registered() -> tuple[RuleInfo, ...]:
     """The rules registered so far, sorted by id."""
     return tuple(sorted(_REGISTRY.values(), key=lambda info: info.id))
+
+
+def measured(rule_id: str) -> tuple[int, int] | None:
+    """(labelled weak, labelled tests reported) for a static rule on strangers' tests, ``None`` when it never
+    reported one (:mod:`auditor.collect.rules.measured`): how far a reader can trust one of its findings."""
+    return RULE_PRECISION.get(rule_id)
 
 
 def severity_for(info: RuleInfo, config: AuditConfig | None) -> str:
