@@ -49,8 +49,7 @@ def test_markdown_is_not_html_escaped_but_table_pipes_are() -> None:
 def test_a_static_finding_says_how_often_its_rule_was_right_on_strangers_tests() -> None:
     from dataclasses import replace
 
-    from auditor.collect.rules.registry import measured
-    from auditor.report.base import measured_right
+    from auditor.collect.rules.registry import measured, measured_right
 
     counts = measured("AUD138")
     assert counts is not None and 0 < counts[0] <= counts[1]

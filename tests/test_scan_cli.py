@@ -143,3 +143,10 @@ def test_scanning_a_project_from_elsewhere_roots_it_at_its_pyproject(project: Pa
 def test_scanning_a_path_that_does_not_exist_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["scan", str(tmp_path / "nope")]) == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def test_the_scan_path_does_not_import_the_report_templating() -> None:
+    # jinja2 costs ~20 ms of a scan that takes ~0.3 s on a small tree; only the full reports need it
+    code = "import sys, auditor.cli, auditor.report.scan, auditor.collect.scan; print('jinja2' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -9,7 +9,6 @@ from typing import Any, Protocol
 
 import jinja2
 
-from auditor.collect.rules.registry import measured
 from auditor.model import Audit
 
 #: The report templates (``report.md.j2``, ``report.html.j2``, partials) live at the top of the repository;
@@ -67,10 +66,3 @@ def environment(*, html: bool) -> jinja2.Environment:
     env.filters["pct"] = lambda value: f"{value:g}%"
     env.filters["mdcell"] = lambda value: str(value).replace("|", "\\|").replace("\n", " ")
     return env
-
-
-def measured_right(rule_id: str) -> str:
-    """``"16/29"``: of the labelled tests from strangers' projects the rule reported, how many were weak (``""``
-    when it never reported one): beside a finding, how far to trust it."""
-    counts = measured(rule_id)
-    return f"{counts[0]}/{counts[1]}" if counts else ""

@@ -8,9 +8,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from auditor.collect.inventory import Inventory
-from auditor.collect.rules.registry import RuleInfo, measured
+from auditor.collect.rules.registry import RuleInfo, measured, measured_right
 from auditor.model import CATEGORIES, SEVERITIES, Finding
-from auditor.report.base import measured_right
 
 if TYPE_CHECKING:  # rich is imported where a table is printed: a JSON scan does not pay for it
     from rich.console import Console

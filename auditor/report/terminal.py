@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from auditor.report.base import measured_right
+from auditor.collect.rules.registry import measured_right
 from auditor.model import Audit
 from auditor.status.evidence import collect_evidence
 from auditor.status.summary import (

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.report.base import measured_right
+from auditor.collect.rules.registry import measured_right
 from auditor.model import Audit, Finding, Score
 from auditor.status.diagnose import Diagnosis, diagnose
 from auditor.status.evidence import TestEvidence, collect_evidence

@@ -73,6 +73,13 @@ def measured(rule_id: str) -> tuple[int, int] | None:
     return RULE_PRECISION.get(rule_id)
 
 
+def measured_right(rule_id: str) -> str:
+    """``"16/29"``: of the labelled tests from strangers' projects the rule reported, how many were weak (``""``
+    when it never reported one): beside a finding, how far to trust it."""
+    counts = measured(rule_id)
+    return f"{counts[0]}/{counts[1]}" if counts else ""
+
+
 def severity_for(info: RuleInfo, config: AuditConfig | None) -> str:
     """The rule's severity after ``[tool.auditor.severity]`` (keyed by id or slug)."""
     if config is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from auditor.collect.claims import words
 from auditor.collect.markers import dotted
 from auditor.collect.rules.base import Hit, rule
 from auditor.collect.rules.calls import call_name
@@ -32,17 +31,17 @@ def bare_comparison(facts: TestFacts) -> Iterator[Hit]:
 
 def bare_comparisons(facts: TestFacts) -> Iterator[Detection]:
     """Comparisons computed and thrown away."""
-    if _is_benchmark(facts):
-        return  # `for _ in range(ROUNDS): c1 == c2` under "Benchmark comparing two instances": the workload
     for node in facts.of(ast.Expr):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Compare):
             if _expects_side_effect(facts, node):
                 continue  # `with pytest.raises(TypeError): x == y`: the comparison is run for what it raises
+            if _is_benchmark(facts):
+                return  # `for _ in range(ROUNDS): c1 == c2` under "Benchmark comparing two instances": the workload
             yield node, f"result of the comparison is discarded: `{ast.unparse(node.value)}`", span(node)
 
 
 def _is_benchmark(facts: TestFacts) -> bool:
-    said = words(f"{facts.node.name} {ast.get_docstring(facts.node) or ''}")
+    said = f"{facts.node.name} {ast.get_docstring(facts.node, clean=False) or ''}".lower()
     return "benchmark" in facts.test.case.fixtures or "benchmark" in said or "timing" in facts.claims
 
 
