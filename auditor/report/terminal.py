@@ -75,7 +75,7 @@ def print_audit(audit: Audit, console: Console, *, findings: int = 10, failed: i
             row.append(f" {finding.rule} ", style="bold")
             row.append(f"{location(finding)}  ", style="dim")
             row.append(finding.message)
-            right = measured_right(finding.rule) if finding.origin == "static" else ""
+            right = measured_right(finding.rule)
             if right:
                 row.append(f"  (rule right {right} on strangers' tests)", style="dim")
             console.print(row)

@@ -231,8 +231,8 @@ def _score_view(score: Score, label: str) -> ScoreView:
 
 
 def _finding_view(f: Finding) -> FindingView:
-    right = measured_right(f.rule) if f.origin == "static" else ""
-    return FindingView(f.severity, f.rule, f.slug, f.origin, location(f), f.message, f.test_id or "", f.evidence, right)
+    return FindingView(f.severity, f.rule, f.slug, f.origin, location(f), f.message, f.test_id or "", f.evidence,
+                       measured_right(f.rule))
 
 
 def _test_view(item: TestEvidence, audit: Audit, root: Path) -> TestView:

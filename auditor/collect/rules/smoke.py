@@ -110,6 +110,13 @@ def evidence_of_a_wanted_check(facts: TestFacts) -> str | None:
     return None
 
 
+def _evidence_once(facts: TestFacts) -> str | None:
+    """:func:`evidence_of_a_wanted_check`, read once for AUD107 and AUD153 alike."""
+    if "smoke:evidence" not in facts.memo:
+        facts.memo["smoke:evidence"] = evidence_of_a_wanted_check(facts)
+    return facts.memo["smoke:evidence"]  # type: ignore[return-value]
+
+
 @rule(
     "AUD107",
     "no-assertion",
@@ -123,7 +130,7 @@ def evidence_of_a_wanted_check(facts: TestFacts) -> str | None:
 )
 def no_assertion(facts: TestFacts) -> Iterator[Hit]:
     if _checks_nothing(facts):
-        evidence = evidence_of_a_wanted_check(facts)
+        evidence = _evidence_once(facts)
         if evidence:
             yield facts.node, f"{facts.node.name} has no assertion and calls no checking helper, though it {evidence}"
 
@@ -140,5 +147,5 @@ def no_assertion(facts: TestFacts) -> Iterator[Hit]:
     superseded_by=(*_SUPERSEDED_BY, "AUD107"),
 )
 def smoke_only(facts: TestFacts) -> Iterator[Hit]:
-    if _checks_nothing(facts) and evidence_of_a_wanted_check(facts) is None:
+    if _checks_nothing(facts) and _evidence_once(facts) is None:
         yield facts.node, f"{facts.node.name} checks nothing: it fails only if the code raises"
