@@ -102,7 +102,10 @@ _DOC_PATTERNS: dict[str, re.Pattern[str]] = {
         # "rather than crashing"; "does not emit a DeprecationWarning" (warnings are errors in such a run)
         r"|\brather\s+than\s+(crash|rais|fail|error)|\b(not|n't|never)\s+(emit|warn|issue)\w*\b(\s+\w+){0,3}\s+\w*warning"
     ),
-    "existence": re.compile(r"\b(is|are)\s+(importable|present|available|exposed|defined|registered)\b"),
+    # "a pre-release has a non-None pre attribute", "returns a handle that is not None": non-None is the claim
+    "existence": re.compile(
+        r"\b(is|are)\s+(importable|present|available|exposed|defined|registered)\b|\bnon-?none\b|\bnot\s+none\b"
+    ),
     "completion": re.compile(r"\bend(s|ing)?\s+(with|in)\b|message_stop|\[done\]|\bin order\b|\border of\b"),
 }
 # "Must not crash the server", "does not take the server down": the server is what must survive, and a client
@@ -144,7 +147,7 @@ def static_claims(name: str, docstring: str | None = None) -> frozenset[str]:
     text = " ".join(docstring.lower().split()) if docstring else ""
     if text:
         found.update(kind for kind, pattern in _DOC_PATTERNS.items() if pattern.search(text))
-    if seq[:2] == ("test", "has"):
+    if seq[:2] in (("test", "has"), ("test", "have")):
         found.add("existence")  # `test_has_publish`: the subject has the thing, whatever it does
     if _SERVER_SURVIVES.search(" ".join(seq) + (" . " + text if text else "")):
         found = (found - {"does-not-raise"}) | {"liveness"}

@@ -38,6 +38,21 @@ def mark_name(node: ast.AST) -> str | None:
     return None
 
 
+def is_test_metadata(decorator: ast.expr) -> bool:
+    """``@pytest.mark.parametrize(...)``, ``@mark.slow``, ``@unittest.skipIf(...)``: says how to run the test; any
+    other decorator (``@freeze_time(...)``, ``@vcr.use_cassette(...)``) wraps it in code that runs with it."""
+    path = dotted(decorator.func if isinstance(decorator, ast.Call) else decorator)
+    if path.startswith(("pytest.", "mark.", "unittest.", "mock.", "hypothesis.")):
+        return True
+    last = path.split(".")[-1]
+    return last.startswith("skip") or last in _TEST_TOOLING or path in ("patch.object", "patch.dict", "patch.multiple")
+
+
+#: Decorators of test tooling (hypothesis, mock, Django's test utilities), not of the code under test.
+_TEST_TOOLING = {"given", "settings", "example", "seed", "reproduce_failure", "patch", "override_settings",
+                 "modify_settings", "tag", "expectedFailure"}
+
+
 def _kw(call: ast.Call, name: str) -> ast.expr | None:
     for keyword in call.keywords:
         if keyword.arg == name:

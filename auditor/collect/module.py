@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from auditor.collect.claims import claims_of
+from auditor.collect.claims import claims_of, words
 from auditor.collect.markers import (
     argnames,
     dotted,
@@ -229,7 +229,10 @@ def _looks_like_test(ctx: _Context, node: FunctionNode) -> bool:
     if node.name.lower().startswith(("setup", "teardown")):
         return False
     lowered = node.name.lower()
-    if node.decorator_list or not ("test" in lowered or (_has_check(node) and not any(w in lowered for w in _HELPER_WORDS))):
+    # `Test_x`, `_test_x`, `tests_x` say "test"; in `typetest_none` (checked by mypy, not run) it is part of another
+    # word, and only a check in the body makes the function read as a test
+    named_test = any(word.startswith("test") for word in words(node.name))
+    if node.decorator_list or not (named_test or (_has_check(node) and not any(w in lowered for w in _HELPER_WORDS))):
         return False
     return node.name not in ctx.referenced
 

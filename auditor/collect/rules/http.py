@@ -235,6 +235,21 @@ _ROUTING_WORDS = (
     "200",
     "201",
     "202",
+    # URL dispatch: which version, prefix, blueprint, scheme or host a route answers under; "valid" input that
+    # must get through
+    "version",
+    "versioning",
+    "prefix",
+    "blueprint",
+    "bp",
+    "https",
+    "scheme",
+    "host",
+    "subdomain",
+    "match",
+    "matches",
+    "valid",
+    "reaches",
 )
 #: Whole words of the name: as substrings "ping" is in "mapping", "auth" in "author", "head" in "header".
 _ROUTING = re.compile(r"(?:^|_)(?:" + "|".join(map(re.escape, _ROUTING_WORDS)) + r")s?(?:_|$)")

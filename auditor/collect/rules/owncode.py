@@ -12,7 +12,7 @@ import builtins
 import sys
 from collections.abc import Iterator
 
-from auditor.collect.markers import dotted
+from auditor.collect.markers import dotted, is_test_metadata
 from auditor.collect.rules.base import Hit, rule
 from auditor.collect.rules.calls import call_name
 from auditor.collect.rules.facts import TestFacts, walk
@@ -145,6 +145,8 @@ class _Own:
             self.bind(target.value)
         elif isinstance(target, (ast.Attribute, ast.Subscript)):
             path = dotted(target.value if isinstance(target, ast.Subscript) else target)
+            if isinstance(target, ast.Subscript) and path.split(".")[0] in self.fixtures:
+                return  # `cache[key] = value` on a fixture's cache feeds the product object, it does not replace it
             if path:
                 self.own.add(path)
 
@@ -155,6 +157,8 @@ def _computes_its_own_answer(facts: TestFacts) -> bool:
         return False
     if facts.of(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.With, ast.AsyncWith, ast.Try):
         return False  # defines or drives something the product may call back into
+    if not all(is_test_metadata(decorator) for decorator in facts.node.decorator_list):
+        return False  # `@freeze_time(...)`: the product wraps the test, and the standard library is what it patches
     imported, defined = facts.imported_from, facts.module_functions
     for call in facts.calls:
         name = call.func.id if isinstance(call.func, ast.Name) else None

@@ -92,8 +92,8 @@ def _said(facts: TestFacts) -> set[str]:
 
 def _length_compare(expr: ast.expr) -> bool:
     """``len(x) == 84``, ``len(x) > 20``: a length against a number of 3 or more."""
-    if not (isinstance(expr, ast.Compare) and len(expr.ops) == 1):
-        return False
+    if not (isinstance(expr, ast.Compare) and len(expr.ops) == 1) or isinstance(expr.ops[0], ast.NotEq):
+        return False  # `len(lines) != 5`: that something did not all happen (yet), not a format's width
     left, right = expr.left, expr.comparators[0]
     sides = [left, right]
     lengths = [s for s in sides if isinstance(s, ast.Call) and call_name(s) == "len"]
@@ -124,6 +124,11 @@ def _counts_matches(length: ast.Call) -> bool:
     return arg is not None and any(w in _HAPPENINGS for w in words(ast.unparse(arg)))
 
 
+def _written_out(node: ast.AST) -> bool:
+    """A list, tuple or set literal the test builds (not a ``for a, b in`` target)."""
+    return isinstance(node, ast.Set) or (isinstance(node, (ast.List, ast.Tuple)) and isinstance(node.ctx, ast.Load))
+
+
 def _numbers(node: ast.AST) -> list[int]:
     return [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and type(n.value) is int]
 
@@ -146,6 +151,9 @@ def length_only(facts: TestFacts) -> Iterator[Hit]:
     compared = {n for _node, expr in tests for n in _numbers(expr)}
     elsewhere = _numbers(facts.node)
     if any(elsewhere.count(n) > sum(1 for _node, e in tests for m in _numbers(e) if m == n) for n in compared):
+        return
+    # `Sub([1, 2, 3])`, then `len(...) == 3`: the size of a collection the test wrote out
+    if compared & {len(n.elts) for n in facts.nodes if _written_out(n)}:
         return
     yield tests[0][0], f"only a length is checked (`{ast.unparse(tests[0][1])[:70]}`), never the content"
 

@@ -96,7 +96,8 @@ _BOOL_PREFIXES = ("is_", "has_", "have_", "can_", "should_", "was_", "were_", "d
                   "allow", "enable", "support", "use_", "contains", "exists", "match", "check", "verify", "valid")
 _BOOL_WORDS = {"ok", "done", "valid", "alive", "ready", "active", "running", "pending", "success", "succeeded",
                "found", "exists", "empty", "open", "flag", "dirty", "stale", "set", "visible", "healthy", "true",
-               "false", "result_ok", "passed", "failed", "dry_run", "debug", "verbose", "all", "any", "bool"}
+               "false", "result_ok", "passed", "failed", "dry_run", "debug", "verbose", "all", "any", "bool",
+               "caught", "eof"}
 #: Calls that hand back an object (a value to compare), not an answer.
 _GETTERS = ("get", "make", "create", "build", "load", "read", "fetch", "find", "parse", "compute", "calculate",
             "generate", "render", "format", "to_", "from_", "list_", "open", "new", "init", "construct", "split",
@@ -124,6 +125,7 @@ def _reads_as_bool(name: str) -> bool:
     return (
         bare.startswith(_BOOL_PREFIXES)
         or bare in _BOOL_WORDS
+        or bare.rsplit("_", 1)[-1] in _BOOL_WORDS  # `cancel_scope.cancelled_caught`, `reader.at_eof`
         or bare in _PREDICATES
         or bare.endswith(("ed", "_ok", "able", "ible"))
         or bare.startswith("not_")
@@ -146,6 +148,10 @@ def _object_valued(facts: TestFacts, expr: ast.expr) -> bool:
     if isinstance(expr, ast.Attribute):
         return not _reads_as_bool(expr.attr)
     if isinstance(expr, ast.Call):
+        if isinstance(expr.func, ast.Call):
+            return False  # `getattr(conditions, name)(5, 5)`: a predicate looked up by name, then asked
+        if call_name(expr) == "getattr" and len(expr.args) == 3 and isinstance(expr.args[2], ast.Constant):
+            return not isinstance(expr.args[2].value, bool)  # `getattr(entry, "_bound", False)`: a flag
         name = call_name(expr).lstrip("_").lower()
         # `body.readable()` answers yes or no, though it starts like the getter `read`
         return bool(name) and name.startswith(_GETTERS) and not _reads_as_bool(name)
@@ -172,6 +178,10 @@ def _bound_values(facts: TestFacts, name: str) -> list[ast.expr]:
     return values
 
 
+#: Words of a claim that the result is true, or non-zero: truthiness is then the whole claim.
+_TRUTH_CLAIMED = {"true", "truthy", "nonzero", "nonempty", "trueish"}
+
+
 @rule(
     "AUD138",
     "truthiness-only",
@@ -187,6 +197,8 @@ def truthiness_only(facts: TestFacts) -> Iterator[Hit]:
         return
     if not all(_object_valued(facts, expr) for _node, expr in tests):
         return
+    if _TRUTH_CLAIMED & claim_words(facts):
+        return  # `test_flush_returns_nonzero`: that the answer is true is the claim
     if not facts.claims & {"existence", "does-not-raise", "liveness"}:
         node, expr = tests[0]
         yield node, f"only truthiness is checked: `{ast.unparse(expr)}`"
@@ -272,8 +284,10 @@ def builtin_type_only(facts: TestFacts) -> Iterator[Hit]:
     if len(set(named)) > 1 and len(named) > 1 and len(tests) > 1:
         return  # int here, float there: the test contrasts types, so the type is what it is about
     claimed = claim_words(facts)
-    if "type" in facts.claims or claimed & TYPE_IS_THE_POINT or any(claimed & _TYPE_WORDS[k] for k in named):
-        return  # the claim is the type, or that the output parses
+    if facts.claims & {"type", "does-not-raise"} or claimed & TYPE_IS_THE_POINT:
+        return  # the claim is the type, that the output parses, or that the call runs without raising
+    if any(claimed & _TYPE_WORDS[k] for k in named):
+        return
     node = next(n for k, (n, _e) in zip(kinds, tests, strict=True) if k)
     yield node, f"only the builtin type ({', '.join(dict.fromkeys(named))}) is checked, never the value"
 

@@ -8,7 +8,7 @@ import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
-from auditor.collect.markers import argvalues, dotted, mark_name
+from auditor.collect.markers import argvalues, dotted, is_test_metadata, mark_name
 from auditor.collect.rules.base import Hit, rule
 from auditor.collect.rules.calls import call_name, is_client_call
 from auditor.collect.rules.facts import TestFacts, walk
@@ -170,6 +170,8 @@ def retry_masks_failure(facts: TestFacts) -> Iterator[Hit]:
 def empty_body(facts: TestFacts) -> Iterator[Hit]:
     if ">>> " in (ast.get_docstring(facts.node) or ""):
         return  # the docstring is a doctest: its examples are the checks (doctest.testmod, --doctest-modules)
+    if not all(is_test_metadata(decorator) for decorator in facts.node.decorator_list):
+        return  # `@vcr.use_cassette(...)` on an empty test: the decorator, which runs, is what is tested
     for statement in facts.body:
         if isinstance(statement, ast.Pass) or (isinstance(statement, ast.Return) and statement.value is None):
             continue
@@ -193,9 +195,39 @@ def print_only_benchmark(facts: TestFacts) -> Iterator[Hit]:
     names = {call_name(call) for call in facts.calls}
     if not names & _TIMERS or facts.checks or names & _RECORDS or "benchmark" in facts.test.case.fixtures:
         return
+    if not _measures_time(facts):
+        return  # `payload["nbf"] = time.time() + 10`: a clock read as input, not a duration
     if any("extra_info" in ast.unparse(n) for n in facts.of(ast.Assign)):
         return
     yield facts.node, "measures time but only prints or discards it"
+
+
+#: Timers that hand back a duration themselves.
+_DURATIONS = {"timeit", "repeat"}
+
+
+def _measures_time(facts: TestFacts) -> bool:
+    """A duration is taken: ``timeit(...)``, or one clock reading subtracted from another (``end - start``)."""
+    timer_calls = [c for c in facts.calls if call_name(c) in _TIMERS]
+    if any(call_name(c) in _DURATIONS for c in timer_calls):
+        return True
+    readings = {
+        target.id
+        for node in facts.of(ast.Assign)
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and call_name(node.value) in _TIMERS
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    for node in facts.of(ast.BinOp):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub):
+            sides = (node.left, node.right)
+            if all(  # `time.time() - 1` is a moment, not a duration
+                (isinstance(side, ast.Call) and call_name(side) in _TIMERS)
+                or (isinstance(side, ast.Name) and side.id in readings)
+                for side in sides
+            ):
+                return True
+    return False
 
 
 @rule(
@@ -246,8 +278,26 @@ def failure_to_skip(facts: TestFacts) -> Iterator[Hit]:
             ]
             if any(isinstance(c, ast.Raise) for s in handler.body for c in walk(s)):
                 continue  # skips one known case (`if "_NoValueType" in str(e)`) and re-raises every other failure
-            if skips:
+            if skips and not any(_machine_lacks(ast.unparse(c)) for c in skips):
                 yield skips[0], f"`except {caught}` turns a failure into `{ast.unparse(skips[0])[:60]}`"
+
+
+#: A skip whose reason says the machine lacks something ("symlink unavailable", "not supported on this platform",
+#: "pycountry not installed"): the environment's capability, not the code under test, decides the skip.
+_MISSING_CAPABILITY = re.compile(
+    r"unavailable|not available|not supported|unsupported|not installed|not permitted|no permission"
+    r"|(can ?not|can't|unable to) (create|bind|open|use)|requires? (root|admin|privileges)",
+    re.IGNORECASE,
+)
+#: ...unless what is missing is the system under test ("server unavailable" is the failure the rule is about).
+_SYSTEM_UNDER_TEST = re.compile(
+    r"server|service|backend|endpoint|\bapi\b|connect|network|remote|\bmodel\b|\bhost\b|\bport\b|\burl\b",
+    re.IGNORECASE,
+)
+
+
+def _machine_lacks(skip: str) -> bool:
+    return bool(_MISSING_CAPABILITY.search(skip)) and not _SYSTEM_UNDER_TEST.search(skip)
 
 
 @rule(

@@ -140,6 +140,12 @@ def exception_skips_checks(facts: TestFacts) -> Iterator[Hit]:
 _SIGN_CLAIMS = {"positive", "negative", "nonzero", "non", "zero", "sign", "resolve", "resolves", "resolved", "works",
                 "succeeds", "accepts", "nonnegative", "greater", "less", "some", "any", "bigger", "smaller", "grows",
                 "increases", "decreases", "more", "fewer"}
+#: Verbs of a test's name saying a counter is fed at all (`test_soft_cancel_tracks_usage`: requests > 0); in a
+#: docstring, or last in the name, "counts" is as often the noun ("should give different counts").
+_FED_COUNTER = {"tracks", "tracked", "aggregates", "aggregated", "counts", "counted", "increments", "incremented"}
+#: Quantities between 0 and 1 (a score, a ratio): there `score > 0.7` is a threshold, not the sign.
+_UNIT_INTERVAL = {"score", "scores", "ratio", "confidence", "probability", "prob", "similarity", "accuracy",
+                  "fraction", "share", "precision", "recall", "proportion"}
 
 
 def _conjuncts(expr: ast.expr) -> list[ast.expr]:
@@ -161,6 +167,8 @@ def _sign_only(expr: ast.expr) -> str | None:
         return None
     # `size > 0.1` for a size in bytes: a fraction of one unit is still only the sign
     positive = (isinstance(op, ast.Gt) and 0 <= right.value < 1) or (isinstance(op, ast.GtE) and right.value in (0, 1))
+    if positive and 0 < right.value < 1 and _UNIT_INTERVAL & set(words(ast.unparse(left))):
+        return None
     if not positive:
         return None
     if isinstance(left, ast.Call) and call_name(left) in ("len", "count", "perf_counter", "time", "monotonic"):
@@ -188,5 +196,7 @@ def sign_only(facts: TestFacts) -> Iterator[Hit]:
         return
     if facts.claims & {"does-not-raise", "existence", "liveness", "timing", "status"}:
         return
+    if _FED_COUNTER & set(words(facts.node.name)[:-1]):
+        return  # a verb with an object after it; last, "counts" is the noun (`test_gpt4o_and_gpt4_counts`)
     if not _SIGN_CLAIMS & set(words(" ".join([facts.node.name, ast.get_docstring(facts.node) or ""]))):
         yield facts.asserts[0], f"only the sign of `{subjects[0]}` is checked"

@@ -159,7 +159,12 @@ def _self_fulfilled(
         text = ast.unparse(side)
         base = text.split("[")[0].split(".")[0]
         key = text if text in assigned else base if base in assigned else None
-        if key and assigned[key] < node.lineno and not _calls_between(facts, assigned[key], node.lineno):
+        if (
+            key
+            and assigned[key] < node.lineno
+            and not _calls_between(facts, assigned[key], node.lineno)
+            and not _rebound_between(facts, base, assigned[key], node.lineno)
+        ):
             if base not in passed and any(_literal(other) for other in sides if other is not side):
                 return f"`{text}` was set to a literal on line {assigned[key]} and is compared with one"
         if isinstance(side, ast.Call) or (isinstance(side, ast.Attribute) and isinstance(side.value, ast.Call)):
@@ -168,6 +173,20 @@ def _self_fulfilled(
             if target in mocked and mocked[target] < node.lineno:
                 return f"asserts the return_value configured on `{target}` (line {mocked[target]})"
     return None
+
+
+def _rebound_between(facts: TestFacts, name: str, start: int, end: int) -> bool:
+    """``found = None``, then ``found = group`` in a loop, or ``ok += 1`` per good response: the literal was only
+    where the value started."""
+    for node in facts.of(ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.NamedExpr):
+        if not start < node.lineno <= end:
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]  # type: ignore[attr-defined]
+        if isinstance(node, ast.Assign) and _literal(node.value):
+            continue
+        if any(isinstance(n, ast.Name) and n.id == name for t in targets for n in walk(t)):
+            return True
+    return False
 
 
 def _write_then_read(facts: TestFacts) -> Iterator[Hit]:
