@@ -241,3 +241,18 @@ def test_a_check_less_function_with_test_inside_another_word_is_not_a_lost_test(
                 assert status.started() is None
     """
     assert {name.split("::")[-1] for name in flagged(tmp_path, source, "AUD124")} == {"tset_started"}
+
+
+def test_a_pinned_status_beside_a_key_that_exists_is_still_existence_only(tmp_path: Path) -> None:
+    source = """
+        def test_validation_error_handler(client):
+            response = client.post("/items", json={"name": "x"})
+            assert response.status_code == 422
+            assert "errors" in response.json()
+
+        def test_validation_error_lists_the_field(client):
+            response = client.post("/items", json={"name": "x"})
+            assert response.status_code == 422
+            assert response.json()["errors"][0]["loc"] == ["body", "value"]
+    """
+    assert flagged(tmp_path, source, "AUD137") == {"test_validation_error_handler"}
