@@ -1,11 +1,14 @@
 """False alarms of the value rules (status, sign, length, truthiness, type, literal, own computation) and of the
-structure rules (skip, empty body, benchmark, collection) that the labelled strangers' tests showed (bench/blind/wild/, the tuning halves): each on the form the rule must leave alone and
-on the weak form it must still report."""
+structure rules (skip, empty body, benchmark, collection) that the labelled strangers' tests showed
+(bench/blind/wild/, the tuning halves): each on the form the rule must leave alone and on the weak form it must
+still report."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from auditor.collect.rules import catalogue  # noqa: F401 - registers every rule
+from auditor.collect.rules.registry import lookup
 from tests.test_claim_families import flagged
 
 
@@ -256,3 +259,7 @@ def test_a_pinned_status_beside_a_key_that_exists_is_still_existence_only(tmp_pa
             assert response.json()["errors"][0]["loc"] == ["body", "value"]
     """
     assert flagged(tmp_path, source, "AUD137") == {"test_validation_error_handler"}
+
+
+def test_two_spellings_of_one_answer_are_common_enough_to_make_alternatives_a_remark() -> None:
+    assert lookup("AUD140").severity == "low"

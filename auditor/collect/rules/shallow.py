@@ -1,5 +1,5 @@
-"""Rules about checks too shallow for what the test claims: truthiness, a builtin type, one of several texts,
-an exit status.
+"""Rules about checks too shallow for what the test claims: truthiness, a builtin type, one of several texts
+(an exit status alone: exits.py).
 
 Each rule fires only when *every* check of the test has the shallow shape, and only when the test's claim
 (its name and docstring) is not itself the shallow property: ``isinstance(x, bytes)`` is the whole oracle of
@@ -251,10 +251,14 @@ def _builtin_type_check(expr: ast.expr) -> str | None:
     return None
 
 
+#: What a command's result says about how it ended (a CLI runner's result, a completed process).
+EXIT_ATTRS = {"exit_code", "returncode", "exception", "exc_info", "return_code"}
+
+
 def _exit_zero(expr: ast.expr) -> bool:
     """``result.exit_code == 0`` / ``!= 0``: which way the command went, beside the text it printed."""
     return (isinstance(expr, ast.Compare) and len(expr.ops) == 1 and isinstance(expr.left, ast.Attribute)
-            and expr.left.attr in _EXIT_ATTRS and constant_int(expr.comparators[0]) == 0)
+            and expr.left.attr in EXIT_ATTRS and constant_int(expr.comparators[0]) == 0)
 
 
 def _status_success(expr: ast.expr) -> bool:
@@ -323,10 +327,13 @@ def _alternatives(expr: ast.expr) -> list[str] | None:
     return kept if len(folded) == len(kept) or len(kept) == 1 else None
 
 
+# LOW: 3 of the 7 labelled strangers' tests it flagged were weak; the others accept two spellings of one right
+# answer (an entity-quoted or literal character, `.bashrc` or `.bash_profile`) (docs/rules.md, "Severity from
+# strangers' tests")
 @rule(
     "AUD140",
     "alternative-substrings",
-    "medium",
+    "low",
     "The check accepts any of several texts (or a two-letter fragment) anywhere in the output: a wrong one passes.",
     bad="def test_error_shown(page):\n    text = page.inner_text('table')\n    assert '500' in text or '404' in text\n",
     good="def test_error_shown(page):\n    text = page.inner_text('table')\n    assert 'GET /users/999 500' in text\n",
@@ -345,76 +352,3 @@ def alternative_substrings(facts: TestFacts) -> Iterator[Hit]:
             yield node, f"any of {len(kept)} texts is accepted: `{ast.unparse(node.test)[:80]}`"
         elif len(kept) == 1 and len(kept[0].strip()) <= 2:
             yield node, f"only the fragment {kept[0]!r} must occur: `{ast.unparse(node.test)[:80]}`"
-
-
-# --- exit status -----------------------------------------------------------------------------------------
-
-_RUNNERS = {"invoke", "run", "run_cli", "main", "check_call", "call", "Popen", "run_command"}
-_EXIT_ATTRS = {"exit_code", "returncode", "exception", "exc_info", "return_code"}
-
-
-def _runs_command(call: ast.AST) -> bool:
-    if isinstance(call, ast.Await):
-        call = call.value
-    if not isinstance(call, ast.Call):
-        return False
-    name = call_name(call)
-    receiver = dotted(call.func).rsplit(".", 1)[0].lower() if isinstance(call.func, ast.Attribute) else ""
-    return (name == "invoke" and "runner" in receiver) or (name == "run" and receiver == "subprocess")
-
-
-def _exit_success(expr: ast.expr, name: str) -> bool:
-    """``result.exit_code == 0``, ``result.exception is None``, ``not result.exception``."""
-    if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not):
-        expr = expr.operand
-        return isinstance(expr, ast.Attribute) and _is_attr_of(expr, name) and expr.attr in _EXIT_ATTRS
-    if isinstance(expr, ast.Compare) and len(expr.ops) == 1:
-        left, right = expr.left, expr.comparators[0]
-        if isinstance(right, ast.Attribute):
-            left, right = right, left
-        if not (isinstance(left, ast.Attribute) and _is_attr_of(left, name) and left.attr in _EXIT_ATTRS):
-            return False
-        if isinstance(expr.ops[0], (ast.Eq, ast.Is)):
-            return isinstance(right, ast.Constant) and right.value in (0, None, False)
-    return False
-
-
-def _is_attr_of(node: ast.Attribute, name: str) -> bool:
-    return isinstance(node.value, ast.Name) and node.value.id == name
-
-
-@rule(
-    "AUD141",
-    "exit-status-only",
-    "medium",
-    "A command is run and only its exit status is checked: a command that prints the wrong thing still passes.",
-    bad="def test_export_csv(runner):\n    result = runner.invoke(cli, ['export', '--csv'])\n    assert result.exit_code == 0\n",
-    good="def test_export_csv(runner):\n    result = runner.invoke(cli, ['export', '--csv'])\n    assert result.exit_code == 0\n"
-    "    assert result.output == 'id,name\\n1,a\\n'\n",
-)
-def exit_status_only(facts: TestFacts) -> Iterator[Hit]:
-    tests = check_tests(facts)
-    if not tests or not any(call_name(c) in ("invoke", "run") for c in facts.calls):
-        return
-    results = [
-        t.id
-        for node in facts.of(ast.Assign)
-        if _runs_command(node.value)  # type: ignore[attr-defined]
-        for t in node.targets  # type: ignore[attr-defined]
-        if isinstance(t, ast.Name)
-    ]
-    for name in results:
-        if not all(_exit_success(expr, name) for _node, expr in tests):
-            continue
-        reads = [n for n in facts.name_uses(name) if not _exit_read(facts, n)]
-        if reads or facts.claims & {"does-not-raise", "status", "liveness", "existence"}:
-            return
-        if not {"exit", "exits", "code", "fails", "abort", "aborts", "returncode"} & claim_words(facts):
-            yield tests[0][0], f"only the exit status of `{name}` is checked, never its output"  # else the code is the claim
-        return
-
-
-def _exit_read(facts: TestFacts, use: ast.Name) -> bool:
-    parent = facts.parents.get(id(use))
-    return isinstance(parent, ast.Attribute) and parent.attr in _EXIT_ATTRS
-

@@ -6,6 +6,7 @@ from auditor.collect.rules import (  # noqa: F401 - registration
     collection,
     concurrency,
     conditional,
+    exits,
     http,
     oracle,
     owncode,
