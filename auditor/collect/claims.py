@@ -69,6 +69,8 @@ _NAME_PHRASES: dict[str, tuple[tuple[str, ...], ...]] = {
     "existence": (
         ("import",), ("imports",), ("importable",), ("exists",), ("exist",), ("present",), ("available",),
         ("exposes",), ("exposed",), ("defined",), ("registered",), ("has", "attr"), ("hasattr",),
+        # "every exported name resolves", "the profile triggers a rule": that something is there at all
+        ("resolves",), ("triggers",),
     ),
     "type": (("type",), ("types",), ("instance",), ("isinstance",), ("subclass",), ("class",), ("is", "str"),
              ("returns", "str"), ("returns", "bytes"), ("returns", "list"), ("returns", "dict")),

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import fnmatch
-import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
+from auditor.collect.category import category_of
 from auditor.collect.claims import claims_of, words
 from auditor.collect.markers import (
     argnames,
@@ -26,7 +24,7 @@ from auditor.collect.rules import collection  # noqa: F401 - registers AUD124-AU
 from auditor.collect.rules.astwalk import walk
 from auditor.collect.rules.calls import is_check_call
 from auditor.collect.rules.registry import finding
-from auditor.config import DEFAULT_CATEGORY_NAMES, AuditConfig
+from auditor.config import AuditConfig
 from auditor.model import Finding, Marker, TestCase
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -133,32 +131,6 @@ def _has_check(node: ast.AST) -> bool:
     return False
 
 
-def _category(ctx: _Context, markers: Sequence[Marker]) -> str:
-    path = ctx.module.path
-    names = {marker.name for marker in markers}
-    for key, category in ctx.config.categories.items():
-        if key in names or fnmatch.fnmatch(path, key) or path.startswith(key.rstrip("/") + "/"):
-            return category
-    category = _folder_category(path)
-    if category:
-        return category
-    for marker in markers:
-        category = DEFAULT_CATEGORY_NAMES.get(marker.name.lower())
-        if category:
-            return category
-    return "unit"
-
-
-@functools.lru_cache(maxsize=4096)
-def _folder_category(path: str) -> str | None:
-    """The category named by the innermost folder of ``path`` that has one (asked once per test)."""
-    for part in reversed(PurePosixPath(path).parent.parts):
-        category = DEFAULT_CATEGORY_NAMES.get(part.lower())
-        if category:
-            return category
-    return None
-
-
 def _decorator_info(decorators: Sequence[ast.expr]) -> tuple[list[Marker], list[ast.Call], list[str]]:
     markers, parametrize, fixtures = [], [], []
     for decorator in decorators:
@@ -202,7 +174,7 @@ def _add_test(
         path=ctx.module.path,
         name=node.name,
         line=node.lineno,
-        category=_category(ctx, markers),
+        category=category_of(ctx.config, ctx.module.path, markers),
         cls="::".join(class_names) or None,
         markers=tuple(markers),
         params=params,
@@ -229,8 +201,7 @@ def _looks_like_test(ctx: _Context, node: FunctionNode) -> bool:
     if node.name.lower().startswith(("setup", "teardown")):
         return False
     lowered = node.name.lower()
-    # `Test_x`, `_test_x`, `tests_x` say "test"; in `typetest_none` (checked by mypy, not run) it is part of another
-    # word, and only a check in the body makes the function read as a test
+    # `Test_x`, `tests_x` say "test"; in `typetest_none` (checked by mypy) only a check would make it a test
     named_test = any(word.startswith("test") for word in words(node.name))
     if node.decorator_list or not (named_test or (_has_check(node) and not any(w in lowered for w in _HELPER_WORDS))):
         return False
@@ -309,8 +280,9 @@ def _class(
     if reason is None and _assigned_false(node.body, "__test__"):
         reason = "__test__ = False"
     if reason is None and not name_ok:
-        if not has_tests or node.name in _base_names(local_classes) or node.name in ctx.used_in_tests:
-            return  # a mixin or helper: its tests run through the classes that inherit or call them
+        # a mixin or helper (`BaseCacheTest` by its name): its tests run through the classes that inherit or call it
+        if not has_tests or node.name in _base_names(local_classes) or node.name in ctx.used_in_tests or _a_base(node):
+            return
         reason = f"class name outside python_classes ({', '.join(ctx.settings.python_classes)})"
     if reason is None and not unittest_class and any(m.name == "__init__" for m in methods):
         reason = "class has an __init__ constructor"
@@ -320,6 +292,10 @@ def _class(
     _scope(ctx, node.body, chain, inner, reason, unittest_class=unittest_class, local_classes=local_classes)
     if reason is None:
         _inherited(ctx, node, chain, inner, local_classes, unittest_class)
+
+
+def _a_base(node: ast.ClassDef) -> bool:
+    return bool({"base", "mixin", "abstract"} & set(words(node.name)))
 
 
 def _base_names(local_classes: dict[str, ast.ClassDef]) -> set[str]:

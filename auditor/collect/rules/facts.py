@@ -26,6 +26,8 @@ from auditor.collect.rules.index import ProjectIndex, helper_classes
 from auditor.collect.rules.moduleinfo import per_module
 from auditor.config import AuditConfig
 
+#: Marks whose plugin checks the test, not its body's asserts.
+_PLUGIN_CHECKED = {"mpl_image_compare", "mypy_testing"}
 
 
 @dataclass
@@ -87,6 +89,12 @@ class TestFacts:
         while current is not None and current is not self.node:
             yield current
             current = self.parents.get(id(current))
+
+    @property
+    def checked_by_plugin(self) -> bool:
+        """A plugin checks the outcome: pytest-mpl compares the returned figure with a baseline image,
+        pytest-mypy-testing runs mypy and compares the ``# R:`` / ``# E:`` comments of the body."""
+        return any(m.name in _PLUGIN_CHECKED for m in self.test.case.markers)
 
     @cached_property
     def claims(self) -> frozenset[str]:

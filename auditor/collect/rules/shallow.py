@@ -128,6 +128,7 @@ def _reads_as_bool(name: str) -> bool:
         or bare.rsplit("_", 1)[-1] in _BOOL_WORDS  # `cancel_scope.cancelled_caught`, `reader.at_eof`
         or bare in _PREDICATES
         or bare.endswith(("ed", "_ok", "able", "ible"))
+        or bare.endswith(("_equal", "_equals", "_match", "_matches", "_same", "_identical"))  # `parsers_args_equal`
         or bare.startswith("not_")
         or bool(_FUSED_IS.match(bare))
     )

@@ -45,8 +45,7 @@ def _checks_nothing(facts: TestFacts) -> bool:
         facts.body
         and not facts.checks
         and "benchmark" not in facts.test.case.fixtures
-        # pytest-mpl compares the figure the test returns with a baseline image
-        and not any(m.name == "mpl_image_compare" for m in facts.test.case.markers)
+        and not facts.checked_by_plugin
         and not records_measurement(facts)
         # Not raising is the whole claim of `test_close_twice_does_not_raise` or `test_template_is_hashable`.
         and "does-not-raise" not in facts.claims

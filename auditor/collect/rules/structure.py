@@ -195,21 +195,17 @@ def print_only_benchmark(facts: TestFacts) -> Iterator[Hit]:
     names = {call_name(call) for call in facts.calls}
     if not names & _TIMERS or facts.checks or names & _RECORDS or "benchmark" in facts.test.case.fixtures:
         return
-    if not _measures_time(facts):
+    if facts.checked_by_plugin or not _measures_time(facts):
         return  # `payload["nbf"] = time.time() + 10`: a clock read as input, not a duration
     if any("extra_info" in ast.unparse(n) for n in facts.of(ast.Assign)):
         return
     yield facts.node, "measures time but only prints or discards it"
 
 
-#: Timers that hand back a duration themselves.
-_DURATIONS = {"timeit", "repeat"}
-
-
 def _measures_time(facts: TestFacts) -> bool:
     """A duration is taken: ``timeit(...)``, or one clock reading subtracted from another (``end - start``)."""
-    timer_calls = [c for c in facts.calls if call_name(c) in _TIMERS]
-    if any(call_name(c) in _DURATIONS for c in timer_calls):
+    # `timeit.repeat(...)`, not pydash's `repeat("a", 3)`
+    if any(call_name(c) == "timeit" or (call_name(c) == "repeat" and "timeit" in dotted(c.func)) for c in facts.calls):
         return True
     readings = {
         target.id
@@ -285,7 +281,8 @@ def failure_to_skip(facts: TestFacts) -> Iterator[Hit]:
 #: A skip whose reason says the machine lacks something ("symlink unavailable", "not supported on this platform",
 #: "pycountry not installed"): the environment's capability, not the code under test, decides the skip.
 _MISSING_CAPABILITY = re.compile(
-    r"unavailable|not available|not supported|unsupported|not installed|not permitted|no permission"
+    r"unavailable|not available|not supported|unsupported|not installed|not permitted|no permission|not found in"
+    r"|missing from"
     r"|(can ?not|can't|unable to) (create|bind|open|use)|requires? (root|admin|privileges)",
     re.IGNORECASE,
 )
