@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from auditor.collect.rules import catalogue  # noqa: F401 - registers every rule
+from auditor.collect.rules.registry import lookup
 from tests.test_claim_families import flagged
 
 
@@ -92,3 +94,7 @@ def test_a_name_that_claims_something_triggers_or_resolves_claims_existence(tmp_
             assert len(run("--profile", "recommended")["BS"]) > 0
     """
     assert flagged(tmp_path, source, "AUD137") == {"test_lint_report"}
+
+
+def test_a_length_alone_is_a_remark_since_counts_are_often_the_claim() -> None:
+    assert lookup("AUD151").severity == "low"
