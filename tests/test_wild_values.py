@@ -253,6 +253,11 @@ def test_a_pinned_status_beside_a_key_that_exists_is_still_existence_only(tmp_pa
             assert response.status_code == 422
             assert "errors" in response.json()
 
+        def test_create_by_deployment(client):
+            prediction = client.predictions.create(deployment="app", input={"text": "x"})
+            assert prediction.id is not None
+            assert prediction.status == "starting"
+
         def test_validation_error_lists_the_field(client):
             response = client.post("/items", json={"name": "x"})
             assert response.status_code == 422

@@ -385,7 +385,7 @@ def _pinned_status(test: ast.expr) -> bool:
         and len(test.ops) == 1
         and isinstance(test.ops[0], ast.Eq)
         and status_of(test.left) is not None
-        and isinstance(test.comparators[0], ast.Constant)
+        and type(getattr(test.comparators[0], "value", None)) is int  # not `prediction.status == "starting"`
     )
 
 
