@@ -98,3 +98,36 @@ def test_a_name_that_claims_something_triggers_or_resolves_claims_existence(tmp_
 
 def test_a_length_alone_is_a_remark_since_counts_are_often_the_claim() -> None:
     assert lookup("AUD151").severity == "low"
+
+
+def test_within_is_a_timing_claim_only_before_a_time(tmp_path: Path) -> None:
+    source = """
+        def test_backend_path_within_tree(tmp_path):
+            BuildBackendHookCaller(str(tmp_path), "dummy", backend_path=["../pkg"])
+
+        def test_answers_within_2s(client):
+            client.get("/slow")
+    """
+    assert flagged(tmp_path, source, "AUD107") == {"test_answers_within_2s"}
+
+
+def test_a_spread_above_zero_is_the_claim_of_a_no_constant_test(tmp_path: Path) -> None:
+    source = """
+        def test_no_section_is_constant_across_variants(design):
+            assert design.matrix().std(axis=0).min() > 0
+
+        def test_design_matrix(design):
+            assert design.matrix().std(axis=0).min() > 0
+    """
+    assert flagged(tmp_path, source, "AUD148") == {"test_design_matrix"}
+
+
+def test_an_error_that_exists_is_the_claim_of_a_failure_test(tmp_path: Path) -> None:
+    source = """
+        def test_a_stream_with_no_completed_turn_is_a_failure():
+            assert parse_events(EVENTS[:2]).error is not None
+
+        def test_parse_events():
+            assert parse_events(EVENTS).result is not None
+    """
+    assert flagged(tmp_path, source, "AUD137") == {"test_parse_events"}

@@ -79,7 +79,7 @@ _NAME_PHRASES: dict[str, tuple[tuple[str, ...], ...]] = {
     "liveness": (("health",), ("healthy",), ("alive",), ("liveness",), ("readiness",), ("ping",), ("up",),
                  ("ready",), ("serving",), ("usable",), ("recovers",)),
     "timing": (("latency",), ("timeout",), ("ttft",), ("throughput",), ("fast",), ("faster",), ("slow",),
-               ("speed",), ("duration",), ("benchmark",), ("within",), ("seconds",), ("time", "to"),
+               ("speed",), ("duration",), ("benchmark",), ("seconds",), ("time", "to"),
                ("round", "trip"), ("in", "time"), ("timing",)),
     "shape": (("shape",), ("schema",), ("fields",), ("keys",), ("structure",)),
     "streaming": (("stream",), ("streams",), ("streaming",), ("sse",), ("event", "order"), ("events",),
@@ -117,6 +117,7 @@ _SERVER_SURVIVES = re.compile(
     r"|\b(take|takes|taking|bring|brings|bringing|knock|knocks)\s+(the\s+)?(server|service|backend)\s+down\b"
     r"|\b(server|service|backend)\s+(stays|remains|keeps)\s+(up|alive|serving|usable)\b"
 )
+_WITHIN_TIME = re.compile(r"\bwithin (the |a |an )?(\d\S*|timeout|deadline|budget|seconds?|ms|millis\w*|time|sla)\b")
 _SPLIT = re.compile(r"[_\W]+|(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -146,6 +147,8 @@ def static_claims(name: str, docstring: str | None = None) -> frozenset[str]:
     for n in _PHRASE_LENGTHS:
         for i in range(len(seq) - n + 1):
             found.update(_PHRASE_KINDS.get(seq[i : i + n], ()))
+    if _WITHIN_TIME.search(" ".join(seq)):
+        found.add("timing")  # "within 2s", "within the timeout"; not "within the tree", "within the limit"
     text = " ".join(docstring.lower().split()) if docstring else ""
     if text:
         found.update(kind for kind, pattern in _DOC_PATTERNS.items() if pattern.search(text))

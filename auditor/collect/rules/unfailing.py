@@ -139,7 +139,8 @@ def exception_skips_checks(facts: TestFacts) -> Iterator[Hit]:
 #: Claim words for which the sign is the point (``test_cost_is_positive``) or success is (``test_model_resolves``).
 _SIGN_CLAIMS = {"positive", "negative", "nonzero", "non", "zero", "sign", "resolve", "resolves", "resolved", "works",
                 "succeeds", "accepts", "nonnegative", "greater", "less", "some", "any", "bigger", "smaller", "grows",
-                "increases", "decreases", "more", "fewer"}
+                "increases", "decreases", "more", "fewer",
+                "constant", "varies", "vary", "varied"}  # `test_no_section_is_constant`: a spread above zero
 #: Verbs of a test's name saying a counter is fed at all (`test_soft_cancel_tracks_usage`: requests > 0); in a
 #: docstring, or last in the name, "counts" is as often the noun ("should give different counts").
 _FED_COUNTER = {"tracks", "tracked", "aggregates", "aggregated", "counts", "counted", "increments", "incremented"}

@@ -374,16 +374,28 @@ def existence_only(facts: TestFacts) -> Iterator[Hit]:
         # `test_public_names_are_importable` claims existence itself; `client = make()  # must not raise` then
         # `assert client is not None` claims that nothing raised
         and not facts.claims & {"existence", "does-not-raise"}
+        and not _error_claimed(facts, [test for _, test in existence])
     ):
         yield existence[0][0], f"only existence is checked: `{ast.unparse(existence[0][1])}`"
+
+
+_ERROR_WORDS = {"error", "errors", "err", "exception", "exc", "failure", "failures"}
+
+
+def _error_claimed(facts: TestFacts, tests: list[ast.expr]) -> bool:
+    """``result.error is not None`` in ``test_a_stream_without_a_turn_is_a_failure``: that there is an error is the
+    claim (which error is another test's)."""
+    failing = {"failure", "fails", "fail", "failed", "invalid", "rejects", "rejected"} & set(words(facts.node.name))
+    return bool(failing) and all(
+        isinstance(t, ast.Compare) and isinstance(t.ops[0], ast.IsNot) and _ERROR_WORDS & set(words(ast.unparse(t.left)))
+        for t in tests
+    )
 
 
 def _pinned_status(test: ast.expr) -> bool:
     """``r.status_code == 422``: one status, compared exactly."""
     return (
-        isinstance(test, ast.Compare)
-        and len(test.ops) == 1
-        and isinstance(test.ops[0], ast.Eq)
+        isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
         and status_of(test.left) is not None
         and type(getattr(test.comparators[0], "value", None)) is int  # not `prediction.status == "starting"`
     )
