@@ -9,12 +9,12 @@ the counts lean optimistic; the sealed halves that measure the rules blind are l
 from __future__ import annotations
 
 #: The commit whose rules were counted.
-MEASURED_AT = "144aaa9"
+MEASURED_AT = "c52cd60"
 
 #: rule id -> (labelled weak, labelled tests it reports)
 RULE_PRECISION: dict[str, tuple[int, int]] = {
     "AUD104": (4, 10),
-    "AUD107": (28, 32),
+    "AUD107": (28, 31),
     "AUD108": (17, 18),
     "AUD110": (8, 20),
     "AUD111": (4, 4),
@@ -32,7 +32,7 @@ RULE_PRECISION: dict[str, tuple[int, int]] = {
     "AUD131": (1, 1),
     "AUD133": (4, 4),
     "AUD135": (0, 1),
-    "AUD137": (26, 36),
+    "AUD137": (25, 34),
     "AUD138": (18, 22),
     "AUD139": (12, 18),
     "AUD140": (4, 9),
@@ -43,11 +43,11 @@ RULE_PRECISION: dict[str, tuple[int, int]] = {
     "AUD145": (4, 5),
     "AUD146": (2, 7),
     "AUD147": (1, 1),
-    "AUD148": (7, 11),
+    "AUD148": (7, 10),
     "AUD149": (1, 1),
     "AUD150": (4, 4),
     "AUD151": (6, 13),
     "AUD152": (3, 3),
-    "AUD153": (22, 47),
+    "AUD153": (22, 48),
     "AUD154": (7, 21),
 }
