@@ -104,9 +104,11 @@ _DOC_PATTERNS: dict[str, re.Pattern[str]] = {
         # "rather than crashing"; "does not emit a DeprecationWarning" (warnings are errors in such a run)
         r"|\brather\s+than\s+(crash|rais|fail|error)|\b(not|n't|never)\s+(emit|warn|issue)\w*\b(\s+\w+){0,3}\s+\w*warning"
     ),
-    # "a pre-release has a non-None pre attribute", "returns a handle that is not None": non-None is the claim
+    # "a pre-release has a non-None pre attribute", "the handle is not None": non-None is the claim (not "any
+    # non-None answer passes", which says why a test is weak)
     "existence": re.compile(
-        r"\b(is|are)\s+(importable|present|available|exposed|defined|registered)\b|\bnon-?none\b|\bnot\s+none\b"
+        r"\b(is|are)\s+(importable|present|available|exposed|defined|registered)\b"
+        r"|\b(has|have|is|are|returns?|gives?)\s+(a\s+|an\s+)?(non-?none|not\s+none)\b"
     ),
     "completion": re.compile(r"\bend(s|ing)?\s+(with|in)\b|message_stop|\[done\]|\bin order\b|\border of\b"),
 }

@@ -26,6 +26,8 @@ from auditor.collect.rules.index import ProjectIndex, helper_classes
 from auditor.collect.rules.moduleinfo import per_module
 from auditor.config import AuditConfig
 
+#: Libraries whose functions are checks (they raise on a mismatch).
+_ASSERTION_LIBRARIES = {"testfixtures", "hamcrest", "assertpy", "expects", "pytest_check"}
 #: Marks whose plugin checks the test, not its body's asserts.
 _PLUGIN_CHECKED = {"mpl_image_compare", "mypy_testing"}
 
@@ -117,6 +119,11 @@ class TestFacts:
         """Names the test module imports from other modules: name -> module."""
         return per_module(self.test.module.tree, "imported_from", moduleinfo.imported_from)
 
+    def _from_assertion_library(self, call: ast.Call) -> bool:
+        """``compare(...)`` imported from testfixtures, ``assert_that`` from hamcrest: they raise on a mismatch."""
+        name = call.func.id if isinstance(call.func, ast.Name) else None
+        return bool(name) and self.imported_from.get(name, "").split(".")[0] in _ASSERTION_LIBRARIES
+
     def helper_imports(self) -> list[str]:
         """Modules the test calls an imported name from: their helpers must be indexed before any rule runs."""
         imported = self.imported_from
@@ -144,7 +151,7 @@ class TestFacts:
                 continue
             if isinstance(call.func, ast.Name) and call.func.id in local:
                 continue
-            if is_check_call(call, None):
+            if is_check_call(call, None) or self._from_assertion_library(call):
                 found.append(call)
             elif self._may_be_helper(call) and is_check_call(call, self.index) and self._used_as_check(call):
                 found.append(call)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from auditor.collect.claims import words
 from auditor.collect.rules.base import Hit, rule
-from auditor.collect.rules.calls import call_name, is_client_call, uses_requests
+from auditor.collect.rules.calls import CLIENT_HINTS, call_name, is_client_call, uses_requests
 from auditor.collect.rules.facts import TestFacts, constant_int, status_of
 
 UNIVERSE = frozenset(range(100, 600))
@@ -146,6 +146,10 @@ def _describe(codes: set[int]) -> str:
     return f"{len(codes)} codes from {min(codes)} to {max(codes)}"
 
 
+#: Names claiming a route is there at all (`test_route_exists`), where "not 404/405" is the whole claim.
+_ROUTE_EXISTS = {"route", "routes", "exists", "registered", "mounted", "reachable"}
+
+
 @rule(
     "AUD101",
     "error-status-accepted",
@@ -157,7 +161,11 @@ def _describe(codes: set[int]) -> str:
     "    assert r.status_code == 201\n    assert r.json()['a'] == 1\n",
 )
 def error_status_accepted(facts: TestFacts) -> Iterator[Hit]:
+    route_exists = bool(_ROUTE_EXISTS & set(words(facts.node.name)))
     for node, _name, codes in status_assertions(facts):
+        excluded = UNIVERSE - codes
+        if route_exists and excluded and all(400 <= c < 500 for c in excluded):
+            continue  # `test_route_exists`: `status not in (404, 405)` is the claim, whatever the route answers
         if any(c < 400 for c in codes) and any(c >= 500 for c in codes):
             server = sorted(c for c in codes if c >= 500)
             yield node, f"accepts success and server errors ({_describe(set(server))}): `{ast.unparse(node.test)}`"
@@ -316,7 +324,7 @@ def truthy_response(facts: TestFacts) -> Iterator[Hit]:
             call = test
         elif isinstance(test, ast.Await) and isinstance(test.value, ast.Call) and is_client_call(test.value):
             call = test.value
-        if call is not None and not uses_requests(call):
+        if call is not None and not uses_requests(call) and not _built_as_other(facts, call):
             yield node, f"a response object is always truthy: `{ast.unparse(node.test)}`"
             continue
         if status_of(test) and (status_of(test) in facts.responses or status_of(test) == "<call>"):
@@ -332,6 +340,20 @@ def truthy_response(facts: TestFacts) -> Iterator[Hit]:
             and test.left.id in facts.responses
         ):
             yield node, f"a client call never returns None: `{ast.unparse(node.test)}`"
+
+
+def _built_as_other(facts: TestFacts, call: ast.Call) -> bool:
+    """``c = Cache()`` then ``c.delete("a")``: a receiver the test built from something that is no client."""
+    receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+    if not isinstance(receiver, ast.Name):
+        return False
+    for node in facts.of(ast.Assign):
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+            continue
+        if any(isinstance(t, ast.Name) and t.id == receiver.id for t in node.targets):
+            built = call_name(node.value).lower()
+            return not any(hint in built for hint in CLIENT_HINTS if len(hint) > 2)
+    return False
 
 
 @rule(

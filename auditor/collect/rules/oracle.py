@@ -78,6 +78,13 @@ def tautology(facts: TestFacts) -> Iterator[Hit]:
     yield from sole_hits(facts, "AUD108", tautologies)
 
 
+def _it_runs(facts: TestFacts) -> bool:
+    """Running the code at all is the claim: nothing must raise, or the test imports what it claims exists."""
+    return "does-not-raise" in facts.claims or (
+        "existence" in facts.claims and bool(facts.of(ast.Import, ast.ImportFrom))
+    )
+
+
 def tautologies(facts: TestFacts) -> Iterator[Detection]:
     """Always-true checks."""
     alone = len(facts.checks) == 1
@@ -92,7 +99,7 @@ def tautologies(facts: TestFacts) -> Iterator[Detection]:
             or isinstance(node.test.left, ast.Attribute)  # type: ignore[attr-defined]
         ):
             continue
-        if why in ("a constructor never returns None", "a literal is never None") and "does-not-raise" in facts.claims:
+        if why in ("a constructor never returns None", "a literal is never None") and _it_runs(facts):
             continue  # `chat = Client()  # should not raise` then `assert chat is not None`: not raising is the check
         if why in _USELESS_BESIDE_CHECKS and not alone:
             continue  # a redundant line beside real checks: the test still checks its claim
@@ -100,8 +107,8 @@ def tautologies(facts: TestFacts) -> Iterator[Detection]:
             continue  # `except ValueError: assert True` marks the expected branch; the other branch fails
         if why is None and isinstance(node.test, ast.Compare) and isinstance(node.test.left, ast.Name):
             why = _bound_never_none(facts, node.test)
-            if why and (not alone or "does-not-raise" in facts.claims):
-                continue
+            if why and (not alone or _it_runs(facts)):
+                continue  # `test_quickstart_spec_import`: that the import and the construction run is the claim
         if why is None and isinstance(node.test, ast.Call) and call_name(node.test) == "isinstance" and alone:
             why = _own_construction(facts, node.test.args)
         if why:
@@ -288,10 +295,17 @@ def swallowed_checks(facts: TestFacts) -> Iterator[Detection]:
                 caught = ast.unparse(swallowing[0].type) if swallowing[0].type else ""
                 yield node, f"checks inside this try are swallowed by `except {caught}`", span(node)
         elif isinstance(node, ast.With) and any(
-            call_name(i.context_expr) == "suppress" for i in node.items if isinstance(i.context_expr, ast.Call)
+            # `suppress(UnknownTimeZoneError)` lets a failing check through; `suppress(Exception)` does not
+            call_name(i.context_expr) == "suppress" and _suppresses_assertion(i.context_expr)
+            for i in node.items
+            if isinstance(i.context_expr, ast.Call)
         ):
             if any(id(c) in checks for s in node.body for c in walk(s)):
                 yield node, "checks inside contextlib.suppress(...) are swallowed", span(node)
+
+
+def _suppresses_assertion(call: ast.Call) -> bool:
+    return any(dotted(arg).split(".")[-1] in _BROAD for arg in call.args)
 
 
 def _retried(facts: TestFacts, node: ast.Try) -> bool:
