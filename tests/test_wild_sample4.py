@@ -82,3 +82,16 @@ def test_checks_of_an_assertion_library_or_a_verifying_mock_fixture_are_checks(t
             print(response.headers)
     """
     assert flagged(tmp_path, source, "AUD107") == {"test_auth_header"}
+
+
+def test_a_comment_saying_why_a_test_is_weak_states_no_claim(tmp_path: Path) -> None:
+    source = '''
+        def test_parse_returns_something():
+            # Weak on purpose: any non-None answer passes.
+            assert parse("7") is not None
+
+        def test_pre_release_has_pre_segment(version):
+            """A pre-release version has a non-None pre attribute."""
+            assert version.pre is not None
+    '''
+    assert flagged(tmp_path, source, "AUD137") == {"test_parse_returns_something"}
