@@ -28,6 +28,13 @@ from auditor.config import AuditConfig
 
 #: Libraries whose functions are checks (they raise on a mismatch).
 _ASSERTION_LIBRARIES = {"testfixtures", "hamcrest", "assertpy", "expects", "pytest_check"}
+def _assertion_imports(tree: ast.Module) -> frozenset[str]:
+    """Names a module imports from an assertion library (asked for every call of every test: computed once)."""
+    return frozenset(
+        name for name, module in moduleinfo.imported_from(tree).items() if module.split(".")[0] in _ASSERTION_LIBRARIES
+    )
+
+
 #: Marks whose plugin checks the test, not its body's asserts.
 _PLUGIN_CHECKED = {"mpl_image_compare", "mypy_testing"}
 
@@ -121,8 +128,9 @@ class TestFacts:
 
     def _from_assertion_library(self, call: ast.Call) -> bool:
         """``compare(...)`` imported from testfixtures, ``assert_that`` from hamcrest: they raise on a mismatch."""
-        name = call.func.id if isinstance(call.func, ast.Name) else None
-        return bool(name) and self.imported_from.get(name, "").split(".")[0] in _ASSERTION_LIBRARIES
+        return isinstance(call.func, ast.Name) and call.func.id in per_module(
+            self.test.module.tree, "assertion_imports", _assertion_imports
+        )
 
     def helper_imports(self) -> list[str]:
         """Modules the test calls an imported name from: their helpers must be indexed before any rule runs."""
