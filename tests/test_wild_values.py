@@ -258,12 +258,17 @@ def test_a_pinned_status_beside_a_key_that_exists_is_still_existence_only(tmp_pa
             assert prediction.id is not None
             assert prediction.status == "starting"
 
+        def test_validation_error_named(client):
+            response = client.post("/items", json={"name": "x"})
+            assert response.status_code == status.HTTP_422_UNPROCESSABLE_ENTITY
+            assert "errors" in response.json()
+
         def test_validation_error_lists_the_field(client):
             response = client.post("/items", json={"name": "x"})
             assert response.status_code == 422
             assert response.json()["errors"][0]["loc"] == ["body", "value"]
     """
-    assert flagged(tmp_path, source, "AUD137") == {"test_validation_error_handler"}
+    assert flagged(tmp_path, source, "AUD137") == {"test_validation_error_handler", "test_validation_error_named"}
 
 
 def test_two_spellings_of_one_answer_are_common_enough_to_make_alternatives_a_remark() -> None:

@@ -11,9 +11,6 @@ from auditor.collect.rules.calls import call_name
 from auditor.collect.rules.facts import TestFacts
 from auditor.collect.rules.shallow import EXIT_ATTRS, check_tests, claim_words
 
-_RUNNERS = {"invoke", "run", "run_cli", "main", "check_call", "call", "Popen", "run_command"}
-
-
 def _runs_command(call: ast.AST) -> bool:
     if isinstance(call, ast.Await):
         call = call.value

@@ -28,11 +28,12 @@ from auditor.config import AuditConfig
 
 #: Libraries whose functions are checks (they raise on a mismatch).
 _ASSERTION_LIBRARIES = {"testfixtures", "hamcrest", "assertpy", "expects", "pytest_check"}
+
+
 def _assertion_imports(tree: ast.Module) -> frozenset[str]:
     """Names a module imports from an assertion library (asked for every call of every test: computed once)."""
-    return frozenset(
-        name for name, module in moduleinfo.imported_from(tree).items() if module.split(".")[0] in _ASSERTION_LIBRARIES
-    )
+    imported = per_module(tree, "imported_from", moduleinfo.imported_from)
+    return frozenset(name for name, module in imported.items() if module.split(".")[0] in _ASSERTION_LIBRARIES)
 
 
 #: Marks whose plugin checks the test, not its body's asserts.

@@ -168,9 +168,7 @@ def _sign_only(expr: ast.expr) -> str | None:
         return None
     # `size > 0.1` for a size in bytes: a fraction of one unit is still only the sign
     positive = (isinstance(op, ast.Gt) and 0 <= right.value < 1) or (isinstance(op, ast.GtE) and right.value in (0, 1))
-    if positive and 0 < right.value < 1 and _UNIT_INTERVAL & set(words(ast.unparse(left))):
-        return None
-    if not positive:
+    if not positive or (0 < right.value < 1 and _UNIT_INTERVAL & set(words(ast.unparse(left)))):
         return None
     if isinstance(left, ast.Call) and call_name(left) in ("len", "count", "perf_counter", "time", "monotonic"):
         return None  # emptiness is AUD137's, durations AUD109's

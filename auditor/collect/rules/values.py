@@ -9,7 +9,7 @@ from auditor.collect.claims import words
 from auditor.collect.markers import dotted
 from auditor.collect.rules.base import Hit, rule
 from auditor.collect.rules.calls import call_name
-from auditor.collect.rules.facts import TestFacts, status_of, walk
+from auditor.collect.rules.facts import TestFacts, constant_int, status_of, walk
 
 _LITERALS = (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set)
 _FILE_CALLS = {
@@ -397,7 +397,7 @@ def _pinned_status(test: ast.expr) -> bool:
     return (
         isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
         and status_of(test.left) is not None
-        and type(getattr(test.comparators[0], "value", None)) is int  # not `prediction.status == "starting"`
+        and constant_int(test.comparators[0]) is not None  # not `prediction.status == "starting"`
     )
 
 
