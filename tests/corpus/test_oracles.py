@@ -207,6 +207,20 @@ def test_assert_after_return():
     assert value == 4
 
 
+# expect: AUD155
+def test_bad_key_message():
+    with pytest.raises(ValueError) as caught:
+        load_config({"colour": "red"})
+        assert "unknown key 'colour'" in str(caught.value)
+
+
+# expect: strong
+def test_bad_key_message_checked():
+    with pytest.raises(ValueError) as caught:
+        load_config({"colour": "red"})
+    assert "unknown key 'colour'" in str(caught.value)
+
+
 # expect: strong
 def test_if_else_both_check(client):
     r = client.get("/items")

@@ -166,6 +166,58 @@ def dead_checks(facts: TestFacts) -> Iterator[Detection]:
                 break
 
 
+#: Context managers that catch the expected error and hand it over under their ``as`` name once the block ends.
+_RAISES_CONTEXTS = {"raises", "assertRaises", "assertRaisesRegex", "assert_raises"}
+#: What a dead check may read from the caught error and still be no loss: the type the block already requires.
+_TYPE_RECHECKS = {"isinstance", "issubclass", "type"}
+
+
+@rule(
+    "AUD155",
+    "dead-check-in-raises",
+    "medium",
+    "A check of the caught error inside its own `pytest.raises` block runs only when nothing was raised, so the message "
+    "or attribute it reads is never checked.",
+    bad="def test_bad_key():\n    with pytest.raises(ValueError) as exc:\n        load({'k': 1})\n"
+    "        assert 'unknown key' in str(exc.value)\n",
+    good="def test_bad_key():\n    with pytest.raises(ValueError) as exc:\n        load({'k': 1})\n"
+    "    assert 'unknown key' in str(exc.value)\n",
+)
+def dead_check_in_raises(facts: TestFacts) -> Iterator[Hit]:
+    checks = {id(c) for c in facts.checks}
+    for block in facts.of(ast.With, ast.AsyncWith):
+        for item in block.items:  # type: ignore[attr-defined]
+            caught = item.optional_vars
+            context = item.context_expr
+            if not (isinstance(caught, ast.Name) and isinstance(context, ast.Call)):
+                continue
+            # `match=` and assertRaisesRegex check the message as the block ends; the dead line repeats them.
+            if call_name(context) not in _RAISES_CONTEXTS or any(k.arg == "match" for k in context.keywords):
+                continue
+            for statement in block.body:  # type: ignore[attr-defined]
+                dead = next((n for n in walk(statement) if id(n) in checks and _reads(n, caught.id)), None)
+                if dead is not None and not _in_nested_def(facts, dead) and not _rechecks_type(dead, caught.id):
+                    yield dead, (
+                        f"`{ast.unparse(dead)[:60]}` reads `{caught.id}` inside its `{call_name(context)}` block: it runs "
+                        "only if nothing was raised; dedent it below the block"
+                    )
+                    return
+
+
+def _reads(node: ast.AST, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name for n in walk(node))
+
+
+def _rechecks_type(check: ast.AST, name: str) -> bool:
+    """``assert isinstance(exc.value, ValueError)`` or ``exc.type is ValueError``: the block checks that already."""
+    for node in walk(check):
+        if isinstance(node, ast.Call) and call_name(node) in _TYPE_RECHECKS and _reads(node, name):
+            return True
+        if isinstance(node, ast.Attribute) and node.attr in ("type", "typename") and _reads(node, name):
+            return True
+    return False
+
+
 _MOCK_FACTORIES = {"Mock", "MagicMock", "AsyncMock", "NonCallableMock", "create_autospec"}
 #: What a test legitimately calls on its own mock: assertions, configuration, resets.
 _MOCK_OWN_API = ("assert_", "reset_mock", "configure_mock", "attach_mock", "mock_add_spec", "side_effect")
