@@ -12,6 +12,7 @@ over the folders of its labelled files, so helpers and conftest files are seen a
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime as dt
 import hashlib
 import json
@@ -88,10 +89,29 @@ def evaluate(project_file: Path) -> list[Case]:
             by_test[(finding.path, _function_of(finding.test_id))].append(finding)
     cases = []
     for c in data["cases"]:
-        hits = by_test.get((c["path"], c["function"]), [])
+        others = _other_definitions(root / c["path"], c["function"], c.get("line"))
+        hits = [f for f in by_test.get((c["path"], c["function"]), [])
+                if not any(first <= f.line <= last for first, last in others)]
         cases.append(Case(data["project"], c["path"], c["function"], c["label"], c["pattern"],
                           tuple(f.severity for f in hits), tuple(sorted({f.rule for f in hits}))))
     return cases
+
+
+def _other_definitions(path: Path, function: str, line: int | None) -> list[tuple[int, int]]:
+    """The lines of the other defs of the case's name in its scope: a module may define a test twice, and a
+    finding on the shadowed def (AUD125: it never runs) is about that function, not the labelled one."""
+    if line is None:
+        return []
+    try:
+        body: list[ast.stmt] = ast.parse(path.read_text(encoding="utf-8", errors="replace")).body
+    except SyntaxError:
+        return []
+    *classes, name = function.split("::")
+    for class_name in classes:
+        body = next((s.body for s in body if isinstance(s, ast.ClassDef) and s.name == class_name), [])
+    defs = [s for s in body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == name]
+    return [(min([d.lineno, *(x.lineno for x in d.decorator_list)]), d.end_lineno or d.lineno)
+            for d in defs if d.lineno != line] if len(defs) > 1 else []
 
 
 def _ratio(part: int, whole: int) -> str:

@@ -1,5 +1,7 @@
-"""A check of a caught error written inside its own ``pytest.raises`` block (AUD155): the form cbor2's
-``test_encoders_load_type`` has (bench/blind/fresh2, labelled weak), and the forms that check the same thing alive."""
+"""A check of a caught error written inside its own ``pytest.raises`` block: reported as a weak test (AUD155)
+when the test claims the error's message, as a stray dead line (AUD154, LOW) when pytest.raises still checks
+what it claims. From pyjwt's ``test_missing_crypto_library_good_error_message`` and cbor2's
+``test_encoders_load_type`` (bench/blind/wild/sample5.json, bench/blind/fresh2)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,32 @@ from pathlib import Path
 from tests.test_claim_families import flagged
 
 
-def test_a_message_check_inside_the_raises_block_never_runs(tmp_path: Path) -> None:
+def test_a_claimed_message_checked_inside_the_raises_block_is_never_checked(tmp_path: Path) -> None:
+    source = """
+        import pytest
+
+        def test_missing_crypto_library_good_error_message(jwk):
+            with pytest.raises(NotImplementedError) as excinfo:
+                PyJWK(jwk)
+                assert "cryptography" in str(excinfo.value)
+
+        class TestNames(unittest.TestCase):
+            def test_unknown_key_message(self):
+                with self.assertRaises(KeyError) as cm:
+                    lookup("k")
+                    self.assertEqual(cm.exception.args, ("k",))
+
+        def test_missing_crypto_library_better_error_messages(jwk):
+            with pytest.raises(NotImplementedError) as excinfo:
+                PyJWK(jwk)
+            assert "cryptography" in str(excinfo.value)
+    """
+    assert flagged(tmp_path, source, "AUD155") == {
+        "test_missing_crypto_library_good_error_message", "test_unknown_key_message"}
+    assert flagged(tmp_path, source, "AUD154") == set()
+
+
+def test_without_a_message_claim_the_raised_error_is_still_checked(tmp_path: Path) -> None:
     source = """
         import pytest
 
@@ -16,31 +43,21 @@ def test_a_message_check_inside_the_raises_block_never_runs(tmp_path: Path) -> N
             with pytest.raises(ValueError) as exc:
                 encoder.encode(object())
                 assert str(exc.value).endswith("invalid deferred encoder type")
-
-        class TestNames(unittest.TestCase):
-            def test_unknown_key(self):
-                with self.assertRaises(KeyError) as cm:
-                    lookup("k")
-                    self.assertEqual(cm.exception.args, ("k",))
-
-        def test_message_below_the_block(encoder):
-            with pytest.raises(ValueError) as exc:
-                encoder.encode(object())
-            assert str(exc.value).endswith("invalid deferred encoder type")
     """
-    assert flagged(tmp_path, source, "AUD155") == {"test_encoders_load_type", "test_unknown_key"}
+    assert flagged(tmp_path, source, "AUD155") == set()
+    assert flagged(tmp_path, source, "AUD154") == {"test_encoders_load_type"}
 
 
 def test_a_dead_line_that_repeats_what_the_block_checks_is_no_loss(tmp_path: Path) -> None:
     source = """
         import pytest
 
-        def test_type_again(decoder):
+        def test_type_again_message(decoder):
             with pytest.raises(ValueError) as exc:
                 decoder.decode(b"\\xff")
                 assert isinstance(exc.value, ValueError)
 
-        def test_type_attribute(decoder):
+        def test_type_attribute_message(decoder):
             with pytest.raises(ValueError) as exc:
                 decoder.decode(b"\\xff")
                 assert exc.type is ValueError
@@ -50,10 +67,11 @@ def test_a_dead_line_that_repeats_what_the_block_checks_is_no_loss(tmp_path: Pat
                 decoder.decode(b"\\xff")
                 assert "invalid" in str(exc.value)
 
-        def test_helper_defined_in_the_block(decoder):
+        def test_message_helper_defined_in_the_block(decoder):
             with pytest.raises(ValueError) as exc:
                 def later():
                     assert "invalid" in str(exc.value)
                 decoder.decode(b"\\xff", on_error=later)
     """
     assert flagged(tmp_path, source, "AUD155") == set()
+    assert flagged(tmp_path, source, "AUD154") == set()

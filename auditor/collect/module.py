@@ -194,9 +194,15 @@ def _add_test(
         )
 
 
+def _default_run_test(node: ast.stmt, defs: Sequence[ast.stmt]) -> bool:
+    """unittest's ``runTest``, which pytest collects from a TestCase that has no ``test*`` method."""
+    return getattr(node, "name", "") == "runTest" and not any(
+        isinstance(d, (ast.FunctionDef, ast.AsyncFunctionDef)) and d.name.startswith("test") for d in defs)
+
+
 def _looks_like_test(ctx: _Context, node: FunctionNode) -> bool:
     """A function pytest skips by name but that was meant as a test (never called, and checks things)."""
-    if _is_fixture(node) or node.name.startswith("__") or node.name in _HOOK_METHODS:
+    if _is_fixture(node) or node.name.startswith(("__", "pytest_")) or node.name in _HOOK_METHODS:
         return False
     if node.name.lower().startswith(("setup", "teardown")):
         return False
@@ -228,7 +234,8 @@ def _scope(
             continue
         if _is_fixture(statement):
             continue
-        name_ok = statement.name.startswith("test") if unittest_class else ctx.settings.function_matches(statement.name)
+        name_ok = (statement.name.startswith("test") or _default_run_test(statement, defs)) if unittest_class \
+            else ctx.settings.function_matches(statement.name)
         if name_ok:
             reason = disabled
             if shadowed_by is not None and reason is None:

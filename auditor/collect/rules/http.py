@@ -10,6 +10,7 @@ from auditor.collect.claims import words
 from auditor.collect.rules.base import Hit, rule
 from auditor.collect.rules.calls import CLIENT_HINTS, call_name, is_client_call, uses_requests
 from auditor.collect.rules.facts import TestFacts, constant_int, status_of
+from auditor.collect.rules.vacuity import Detection, sole_hits, span
 
 UNIVERSE = frozenset(range(100, 600))
 _OPS = {
@@ -313,6 +314,11 @@ def status_only_response(facts: TestFacts) -> Iterator[Hit]:
     "    assert r.json() == {'status': 'ok'}\n",
 )
 def truthy_response(facts: TestFacts) -> Iterator[Hit]:
+    yield from sole_hits(facts, "AUD105", truthy_responses)
+
+
+def truthy_responses(facts: TestFacts) -> Iterator[Detection]:
+    """Always-true checks of a response: the object, its status code, that it is not None."""
     for node in facts.asserts:
         test = node.test
         if isinstance(test, ast.Call) and call_name(test) == "bool" and test.args:
@@ -325,10 +331,10 @@ def truthy_response(facts: TestFacts) -> Iterator[Hit]:
         elif isinstance(test, ast.Await) and isinstance(test.value, ast.Call) and is_client_call(test.value):
             call = test.value
         if call is not None and not uses_requests(call) and not _built_as_other(facts, call):
-            yield node, f"a response object is always truthy: `{ast.unparse(node.test)}`"
+            yield node, f"a response object is always truthy: `{ast.unparse(node.test)}`", span(node)
             continue
         if status_of(test) and (status_of(test) in facts.responses or status_of(test) == "<call>"):
-            yield node, f"a status code is never 0, so this is always true: `{ast.unparse(node.test)}`"
+            yield node, f"a status code is never 0, so this is always true: `{ast.unparse(node.test)}`", span(node)
             continue
         if (
             isinstance(test, ast.Compare)
@@ -339,7 +345,7 @@ def truthy_response(facts: TestFacts) -> Iterator[Hit]:
             and isinstance(test.left, ast.Name)
             and test.left.id in facts.responses
         ):
-            yield node, f"a client call never returns None: `{ast.unparse(node.test)}`"
+            yield node, f"a client call never returns None: `{ast.unparse(node.test)}`", span(node)
 
 
 def _built_as_other(facts: TestFacts, call: ast.Call) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from auditor.collect.claims import words
 from auditor.collect.markers import dotted
 from auditor.collect.rules.base import Hit, rule
 from auditor.collect.rules.calls import call_name
@@ -172,18 +173,39 @@ _RAISES_CONTEXTS = {"raises", "assertRaises", "assertRaisesRegex", "assert_raise
 _TYPE_RECHECKS = {"isinstance", "issubclass", "type"}
 
 
+#: Words of a claim about what the error says, not only that it is raised.
+_MESSAGE_WORDS = {"message", "messages", "msg", "reason", "reasons", "text", "wording", "explain", "explains",
+                  "explanatory", "explanation", "details", "describes", "hint", "hints", "mentions", "says"}
+
+
+# On 14 strangers' tests labelled blind (bench/blind/wild/sample5.json), the dead line made the test weak only
+# when the test claims the error's message (2 of 2): elsewhere pytest.raises still checks the claimed error (1
+# weak of 12, for another reason). Those lines are AUD154's, at LOW.
 @rule(
     "AUD155",
     "dead-check-in-raises",
     "medium",
-    "A check of the caught error inside its own `pytest.raises` block runs only when nothing was raised, so the message "
-    "or attribute it reads is never checked.",
-    bad="def test_bad_key():\n    with pytest.raises(ValueError) as exc:\n        load({'k': 1})\n"
+    "The test claims the error's message, and its check of it sits inside its own `pytest.raises` block: it runs only "
+    "when nothing was raised, so the message is never checked.",
+    bad="def test_bad_key_message():\n    with pytest.raises(ValueError) as exc:\n        load({'k': 1})\n"
     "        assert 'unknown key' in str(exc.value)\n",
-    good="def test_bad_key():\n    with pytest.raises(ValueError) as exc:\n        load({'k': 1})\n"
+    good="def test_bad_key_message():\n    with pytest.raises(ValueError) as exc:\n        load({'k': 1})\n"
     "    assert 'unknown key' in str(exc.value)\n",
 )
 def dead_check_in_raises(facts: TestFacts) -> Iterator[Hit]:
+    if message_claimed(facts):
+        for node, message, _lines in dead_raises_checks(facts):
+            yield node, message
+
+
+def message_claimed(facts: TestFacts) -> bool:
+    """The name, class or docstring says the test is about what the error says."""
+    text = " ".join([facts.node.name, *(c.name for c in facts.test.classes), ast.get_docstring(facts.node) or ""])
+    return bool(_MESSAGE_WORDS & set(words(text)))
+
+
+def dead_raises_checks(facts: TestFacts) -> Iterator[Detection]:
+    """The first check reading a ``pytest.raises`` block's caught error inside that block."""
     checks = {id(c) for c in facts.checks}
     for block in facts.of(ast.With, ast.AsyncWith):
         for item in block.items:  # type: ignore[attr-defined]
@@ -200,7 +222,7 @@ def dead_check_in_raises(facts: TestFacts) -> Iterator[Hit]:
                     yield dead, (
                         f"`{ast.unparse(dead)[:60]}` reads `{caught.id}` inside its `{call_name(context)}` block: it runs "
                         "only if nothing was raised; dedent it below the block"
-                    )
+                    ), span(dead)
                     return
 
 

@@ -1,11 +1,14 @@
 """When a vacuous line makes a test weak: only when it holds every check the test makes.
 
-An always-true assert (AUD108), a forgotten ``assert`` (AUD127), a check after ``return`` (AUD131), a check
-whose failure an ``except`` swallows (AUD111) or a time bound nothing breaks (AUD109) is a defect of its lines;
+An always-true assert (AUD108), an always-truthy response (AUD105), a forgotten ``assert`` (AUD127), a check
+after ``return`` (AUD131), a check whose failure an ``except`` swallows (AUD111) or a time bound nothing breaks
+(AUD109) is a defect of its lines;
 whether the test is weak depends on the rest. On strangers' tests (the tuning halves of bench/blind and both
 wild samples), such lines in a test with no other check made a weak test 22 times in 22, and beside other
 checks 7 times in 21: mostly the other lines checked the claim. So those HIGH rules report a test whose checks
-are all vacuous, and AUD154 (:mod:`.stray`) reports the lines, at LOW, while other checks remain.
+are all vacuous, and AUD154 (:mod:`.stray`) reports the lines, at LOW, while other checks remain. AUD105 joined
+them after the fifth wild sample: its 3 findings there were `assert res` or `loaded is not None` lines beside
+exact checks of the body, all in strong tests.
 """
 
 from __future__ import annotations
