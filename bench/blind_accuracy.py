@@ -3,7 +3,7 @@
 The set is split by repository, with a hash fixed before any measurement: ``dev`` is where rules were tuned
 (``--show`` lists its misses and false alarms by test). ``test`` was only measured until its third look
 (``bench/blind/test-half-log.txt``); it is retired to tuning now and may be shown too. Sealed halves
-(``bench/blind/fresh/``, ``fresh2/``, ``fresh3/``: other projects, labelled later) are test halves: they print
+(``bench/blind/fresh/``, ``fresh2/``, ``fresh3/``, ``fresh4/``: other projects, labelled later) are test halves: they print
 counts and never cases, and every measurement is appended to their ``log.txt``, until a third look spends
 them and they become tuning halves too. Each project is rebuilt from its published sdist (bench/blind/draw.py) and scanned whole
 over the folders of its labelled files, so helpers and conftest files are seen as in a real scan.
@@ -40,7 +40,7 @@ from auditor.config import read_config  # noqa: E402
 CASES = HERE / "blind" / "cases"
 #: Test halves labelled later, on other projects: measured with counts only, each look logged, until a third
 #: look spends them (then they are tuning halves like the retired one, and may be shown).
-SEALED = {name: HERE / "blind" / name for name in ("fresh", "fresh2", "fresh3")}
+SEALED = {name: HERE / "blind" / name for name in ("fresh", "fresh2", "fresh3", "fresh4")}
 LOOKS = 3
 # Measured (never shown) until its three looks were spent; a half that has been looked into is a tuning half.
 RETIRED = "test"

@@ -254,7 +254,8 @@ def _scope(
                           not_collectable=f"redefined at line {shadowed_by.lineno}", primary=False)
                 continue
             _add_test(ctx, statement, classes, outer, unittest_class=unittest_class, not_collectable=reason)
-        elif disabled is None and (not in_class or classes) and _looks_like_test(ctx, statement):
+        elif (disabled is None and (not in_class or classes) and not (classes and _a_base(classes[-1]))
+              and _looks_like_test(ctx, statement)):
             pattern = "test*" if unittest_class else ", ".join(ctx.settings.python_functions)
             _add_test(
                 ctx,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from typing import Protocol
 
 from auditor.collect.markers import dotted
@@ -120,3 +121,16 @@ def is_check_call(call: ast.Call, index: HelperIndex | None, depth: int = 0) -> 
     if name == "benchmark" or name == "pedantic":
         return False
     return index is not None and index.helper_checks(name, depth)
+
+
+#: A compiled pattern's name: ``NUMBER_RE``, ``SIMPLE_INTERPOLATION_PATTERN``, ``rx``.
+_PATTERN_NAME = re.compile(r"(^|_)(re|rx|regex|regexp|pattern|pat)$", re.IGNORECASE)
+
+
+def product_pattern_match(call: ast.Call) -> bool:
+    """``grammar_parser.SIMPLE_INTERPOLATION_PATTERN.match(text)``: a module's pattern asked whether it accepts the
+    text. The pattern is the code under test; ``re.match(r"\\d{4}", out)`` is the test's format check instead."""
+    if call_name(call) not in ("search", "match", "fullmatch") or not isinstance(call.func, ast.Attribute):
+        return False
+    module, _, pattern = dotted(call.func.value).rpartition(".")
+    return bool(module) and module not in ("re", "regex") and bool(_PATTERN_NAME.search(pattern))

@@ -153,8 +153,6 @@ def _object_valued(facts: TestFacts, expr: ast.expr) -> bool:
             return False  # `getattr(conditions, name)(5, 5)`: a predicate looked up by name, then asked
         if call_name(expr) == "getattr" and len(expr.args) == 3 and isinstance(expr.args[2], ast.Constant):
             return not isinstance(expr.args[2].value, bool)  # `getattr(entry, "_bound", False)`: a flag
-        if _regex_match(expr):
-            return False  # `re.search(r"conflict\s+config\.py", err)`: the pattern is the check
         name = call_name(expr).lstrip("_").lower()
         # `body.readable()` answers yes or no, though it starts like the getter `read`
         return bool(name) and name.startswith(_GETTERS) and not _reads_as_bool(name)
@@ -168,18 +166,6 @@ def _object_valued(facts: TestFacts, expr: ast.expr) -> bool:
             return True  # `results = detector.check_file(f)`: whatever check_file does, results holds a value
         return bool(values) and all(_object_valued(facts, v) for v in values)
     return False
-
-
-#: A compiled pattern's name: ``NUMBER_RE``, ``version_pattern``, ``rx``.
-_PATTERN_NAME = re.compile(r"(^|_)(re|rx|regex|regexp|pattern|pat)$", re.IGNORECASE)
-
-
-def _regex_match(call: ast.Call) -> bool:
-    """``re.search(p, text)`` or ``NUMBER_RE.fullmatch(text)``: a match or None, the answer of a pattern check."""
-    if call_name(call) not in ("search", "match", "fullmatch"):
-        return False
-    receiver = dotted(call.func).rsplit(".", 1)[0] if isinstance(call.func, ast.Attribute) else ""
-    return receiver in ("re", "regex") or bool(_PATTERN_NAME.search(receiver.rsplit(".", 1)[-1]))
 
 
 def _bound_values(facts: TestFacts, name: str) -> list[ast.expr]:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 
 from auditor.collect.claims import comments_of, words
-from auditor.collect.markers import dotted
+from auditor.collect.markers import dotted, is_test_metadata
 from auditor.collect.rules.base import Hit, rule
 from auditor.collect.rules.calls import call_name, is_client_call, uses_requests
 from auditor.collect.rules.facts import TestFacts
@@ -51,7 +51,15 @@ def _checks_nothing(facts: TestFacts) -> bool:
         and not records_measurement(facts)
         # Not raising is the whole claim of `test_close_twice_does_not_raise` or `test_template_is_hashable`.
         and "does-not-raise" not in facts.claims
+        and not _body_from_decorator(facts)
     )
+
+
+def _body_from_decorator(facts: TestFacts) -> bool:
+    """``@filesBasedTest`` over ``pass``: a project decorator supplies the test (AUD114 leaves it alone too)."""
+    empty = all(isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+                for s in facts.node.body)
+    return empty and not all(is_test_metadata(d) for d in facts.node.decorator_list)
 
 
 def _shows_output(facts: TestFacts) -> bool:

@@ -52,9 +52,12 @@ _EFFECT_CONTEXTS = ("raises", "warns", "warnings", "errstate", "deprecated", "as
 
 
 def _expects_side_effect(facts: TestFacts, node: ast.AST) -> bool:
+    parameters = {a.arg for a in facts.node.args.args}
     for parent in facts.ancestors(node):
         if isinstance(parent, (ast.With, ast.AsyncWith)):
             for item in parent.items:
+                if isinstance(item.context_expr, ast.Name) and item.context_expr.id in parameters:
+                    return True  # `with expected:`, a parametrized `raises(...)` or `does_not_raise()`
                 if isinstance(item.context_expr, ast.Call):
                     name = call_name(item.context_expr).lower()
                     if any(word in name for word in _EFFECT_CONTEXTS):

@@ -12,6 +12,7 @@ from auditor.collect.rules import (  # noqa: F401 - registration
     owncode,
     partial,
     realism,
+    selfwritten,
     shallow,
     smoke,
     stray,
