@@ -10,6 +10,7 @@ test actually read (issue #16) on top of the same vocabulary.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Sequence
 
@@ -123,6 +124,8 @@ _WITHIN_TIME = re.compile(r"\bwithin (the |a |an )?(\d\S*|timeout|deadline|budge
 _SPLIT = re.compile(r"[_\W]+|(?<=[a-z0-9])(?=[A-Z])")
 
 
+# Several rules split the same name and docstring for each test: split each text once.
+@functools.lru_cache(maxsize=8192)
 def words(name: str) -> tuple[str, ...]:
     """``test_closeTwice_doesNotRaise`` -> ``('test', 'close', 'twice', 'does', 'not', 'raise')``."""
     return tuple(part.lower().replace("'", "") for part in _SPLIT.split(name) if part)

@@ -196,8 +196,9 @@ _MESSAGE_WORDS = {"message", "messages", "msg", "reason", "reasons", "text", "wo
     "    assert 'unknown key' in str(exc.value)\n",
 )
 def dead_check_in_raises(facts: TestFacts) -> Iterator[Hit]:
-    if message_claimed(facts):
-        for node, message, _lines in dead_raises_checks(facts):
+    found = list(dead_raises_checks(facts))
+    if found and message_claimed(facts):
+        for node, message, _lines in found:
             yield node, message
 
 

@@ -24,7 +24,8 @@ _VACUOUS_LINES: tuple[tuple[str, Detector], ...] = (
 
 def _unclaimed_dead_raises_checks(facts: TestFacts) -> Iterable[Detection]:
     """AUD155's lines in a test that does not claim the message: pytest.raises still checks the error."""
-    return () if message_claimed(facts) else dead_raises_checks(facts)
+    found = list(dead_raises_checks(facts))
+    return found if found and not message_claimed(facts) else ()
 
 
 @rule(
