@@ -249,10 +249,12 @@ def sleep_wait(facts: TestFacts) -> Iterator[Hit]:
         yield call, f"fixed wait: `{ast.unparse(call)}`"
 
 
+# LOW: 2 of the 12 labelled strangers' tests it reported were weak (a skip because the machine or the provider lacks
+# something is usually the environment's); still reported, with its count (docs/rules.md, "A sixth sample")
 @rule(
     "AUD112",
     "failure-to-skip",
-    "medium",
+    "low",
     "An exception from the code under test (server down, bad response) is turned into a skip instead of a failure.",
     bad="def test_live(client):\n    try:\n        r = client.get('/health')\n    except httpx.ConnectError:\n"
     "        pytest.skip('server not running')\n    assert r.json() == {'ok': True}\n",
