@@ -4,7 +4,7 @@ of them are weak.
     python bench/rule_precision.py [--write]
 
 Reads every labelled test open to tuning (the dev and first test halves and the spent fresh, fresh2 and fresh3
-halves of bench/blind, and the wild samples of bench/blind/wild), rescans each project (rebuilt from its sdist by
+halves of bench/blind (and fresh4), and the wild samples of bench/blind/wild), rescans each project (rebuilt from its sdist by
 bench/blind/draw.py) and counts, per static rule, the labelled tests it reports at any severity. ``--write``
 stores the counts in auditor/collect/rules/measured.py, which the reports quote beside each finding. A sealed
 half is left out while it is sealed: it measures the rules, it does not describe them.
@@ -35,7 +35,7 @@ TARGET = HERE.parent / "auditor" / "collect" / "rules" / "measured.py"
 def labelled() -> dict[tuple[str, str], list[dict]]:
     """(project, version) -> its labelled tests (path, function, label), from every set open to tuning."""
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for folder in (BLIND / "cases", *(BLIND / half / "cases" for half in ("fresh", "fresh2", "fresh3"))):
+    for folder in (BLIND / "cases", *(BLIND / half / "cases" for half in ("fresh", "fresh2", "fresh3", "fresh4"))):
         for f in sorted(folder.glob("*.json")):
             data = json.loads(f.read_text())
             groups[(data["project"], data["version"])] += data["cases"]

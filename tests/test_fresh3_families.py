@@ -129,3 +129,19 @@ def test_a_pattern_that_matches_is_not_a_mere_existence_check(tmp_path: Path) ->
             assert re.match(r"\\d{4}-\\d{2}-\\d{2}", get_date(path)) is not None
     """
     assert flagged(tmp_path, source, "AUD137") == {"test_lookup", "test_get_file_creation_date_formatted"}
+
+
+def test_a_value_returned_to_a_project_decorator_is_read_by_it(tmp_path: Path) -> None:
+    """tinycss2's ``@json_test()`` compares the returned value with a JSON file (bench/blind/fresh4, spent)."""
+    source = """
+        import pytest
+
+        @json_test()
+        def test_declaration_list(input):
+            return parse_declaration_list(input, skip_comments=True)
+
+        @pytest.mark.parametrize("input", CASES)
+        def test_rule_list(input):
+            return parse_rule_list(input)
+    """
+    assert flagged(tmp_path, source, "AUD107") == {"test_rule_list"}

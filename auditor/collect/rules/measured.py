@@ -9,36 +9,36 @@ the counts lean optimistic; the sealed halves that measure the rules blind are l
 from __future__ import annotations
 
 #: The commit whose rules were counted.
-MEASURED_AT = "4eff041"
+MEASURED_AT = "05c22e0"
 
 #: rule id -> (labelled weak, labelled tests it reports)
 RULE_PRECISION: dict[str, tuple[int, int]] = {
     "AUD101": (1, 2),
     "AUD102": (1, 1),
     "AUD104": (8, 26),
-    "AUD107": (39, 53),
+    "AUD107": (40, 54),
     "AUD108": (26, 33),
-    "AUD110": (11, 23),
+    "AUD110": (12, 24),
     "AUD111": (5, 5),
     "AUD112": (2, 12),
-    "AUD113": (43, 43),
+    "AUD113": (45, 45),
     "AUD114": (33, 35),
     "AUD115": (7, 7),
     "AUD116": (17, 33),
     "AUD117": (0, 2),
     "AUD118": (0, 2),
-    "AUD119": (3, 8),
+    "AUD119": (3, 9),
     "AUD122": (3, 11),
-    "AUD123": (31, 34),
+    "AUD123": (34, 37),
     "AUD124": (20, 22),
     "AUD125": (11, 14),
     "AUD127": (10, 10),
     "AUD129": (2, 2),
     "AUD131": (2, 2),
-    "AUD133": (10, 12),
+    "AUD133": (11, 13),
     "AUD135": (0, 1),
     "AUD137": (43, 63),
-    "AUD138": (24, 48),
+    "AUD138": (25, 49),
     "AUD139": (23, 35),
     "AUD140": (5, 11),
     "AUD141": (7, 8),
@@ -53,7 +53,7 @@ RULE_PRECISION: dict[str, tuple[int, int]] = {
     "AUD150": (8, 11),
     "AUD151": (6, 16),
     "AUD152": (3, 3),
-    "AUD153": (29, 60),
+    "AUD153": (30, 68),
     "AUD154": (9, 37),
     "AUD155": (2, 2),
 }
