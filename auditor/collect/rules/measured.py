@@ -9,7 +9,7 @@ the counts lean optimistic; the sealed halves that measure the rules blind are l
 from __future__ import annotations
 
 #: The commit whose rules were counted.
-MEASURED_AT = "05c22e0"
+MEASURED_AT = "67d9434"
 
 #: rule id -> (labelled weak, labelled tests it reports)
 RULE_PRECISION: dict[str, tuple[int, int]] = {
