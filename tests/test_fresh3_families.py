@@ -145,3 +145,30 @@ def test_a_value_returned_to_a_project_decorator_is_read_by_it(tmp_path: Path) -
             return parse_rule_list(input)
     """
     assert flagged(tmp_path, source, "AUD107") == {"test_rule_list"}
+
+
+def test_a_class_nested_in_a_testcase_is_test_data(tmp_path: Path) -> None:
+    """unittest-xml-reporting's ``XMLTestRunnerTestCase.DummyTest`` (wild sample 7): pytest collects only the
+    TestCase's own methods, so the nested dummy's skips and empty bodies are inputs for the runner tests."""
+    source = """
+        import unittest
+
+        class XMLTestRunnerTestCase(unittest.TestCase):
+            class DummyTest(unittest.TestCase):
+                @unittest.skip("demonstrating skipping")
+                def test_skip(self):
+                    pass
+
+                def test_pass(self):
+                    pass
+
+            def test_basic_unittest_constructs(self):
+                self.assertEqual(run(self.DummyTest), 2)
+
+        class TestPlain:
+            class TestInner:
+                def test_inner(self):
+                    pass
+    """
+    assert flagged(tmp_path, source, "AUD113") == set()
+    assert flagged(tmp_path, source, "AUD114") == {"test_inner"}

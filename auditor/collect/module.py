@@ -230,7 +230,8 @@ def _scope(
     for statement in defs:
         shadowed_by = last[statement.name] if last[statement.name] is not statement else None
         if isinstance(statement, ast.ClassDef):
-            _class(ctx, statement, classes, outer, disabled, local_classes, shadowed_by)
+            if not unittest_class:  # pytest collects a TestCase's methods only: a class nested in one is test data
+                _class(ctx, statement, classes, outer, disabled, local_classes, shadowed_by)
             continue
         if _is_fixture(statement):
             continue
