@@ -1,6 +1,6 @@
 """How often a static finding on a stranger's suite is right: the scan against bench/blind/wild/sample.json.
 
-    python bench/wild_precision.py [--sample sample2|...|sample6] [--checkout=DIR]
+    python bench/wild_precision.py [--sample sample2|...|sample7] [--checkout=DIR]
 
 Rescans every project of the sample (rebuilt from its sdist by bench/blind/draw.py) with this checkout's
 auditor (or another's), then prints how many labelled tests it flags at MEDIUM or HIGH (``--high``: HIGH) and how many of those
@@ -44,7 +44,7 @@ def flagged_tests(root: Path, levels: tuple[str, ...] = ("high", "medium")) -> d
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sample", default="sample", help="sample, sample2 ... sample6 (blind when measured with the code it names)")
+    parser.add_argument("--sample", default="sample", help="sample, sample2 ... sample7 (blind when measured with the code it names)")
     parser.add_argument("--high", action="store_true", help="count findings at HIGH only (what fails the gate)")
     parser.add_argument("--population", action="store_true",
                         help="also estimate the share of right findings over every test flagged in those projects")
