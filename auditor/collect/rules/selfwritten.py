@@ -37,7 +37,7 @@ def _literal(node: ast.AST) -> bool:
 
 
 def _calls_between(facts: TestFacts, start: int, end: int) -> bool:
-    return any(start < call.lineno < end or (call.lineno == end and False) for call in facts.calls)
+    return any(start < call.lineno < end for call in facts.calls)
 
 
 @rule(

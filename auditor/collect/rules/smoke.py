@@ -59,7 +59,12 @@ def _body_from_decorator(facts: TestFacts) -> bool:
     """``@filesBasedTest`` over ``pass``: a project decorator supplies the test (AUD114 leaves it alone too)."""
     empty = all(isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
                 for s in facts.node.body)
-    return empty and not all(is_test_metadata(d) for d in facts.node.decorator_list)
+    return empty and _project_decorated(facts)
+
+
+def _project_decorated(facts: TestFacts) -> bool:
+    """A decorator that is no pytest or unittest metadata (``@json_test()``, ``@filesBasedTest``): it may wrap the test."""
+    return not all(is_test_metadata(d) for d in facts.node.decorator_list)
 
 
 def _shows_output(facts: TestFacts) -> bool:
@@ -110,7 +115,7 @@ def evidence_of_a_wanted_check(facts: TestFacts) -> str | None:
     if any(isinstance(r.value, ast.expr) and not (isinstance(r.value, ast.Constant) and r.value.value is None)
            for r in facts.of(ast.Return) if facts.parents.get(id(r)) is facts.node) and (  # type: ignore[attr-defined]
             # tinycss2's `@json_test()` compares what the function returns with a JSON file: the decorator reads it
-            all(is_test_metadata(d) for d in facts.node.decorator_list)):
+            not _project_decorated(facts)):
         return "returns a value, which pytest ignores"
     said = " ".join([ast.get_docstring(facts.node) or "", *comments_of(facts.node, facts.test.module.lines)])
     if _COVERAGE.search(said):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from auditor.collect.claims import words
 from auditor.collect.markers import dotted
 from auditor.collect.rules.base import Hit, rule
 from auditor.collect.rules.calls import call_name
 from auditor.collect.rules.facts import TestFacts, walk
+from auditor.collect.rules.shallow import claim_words
 from auditor.collect.rules.vacuity import Detection, sole_hits, span
 
 _BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.ExceptHandler)
@@ -204,8 +204,7 @@ def dead_check_in_raises(facts: TestFacts) -> Iterator[Hit]:
 
 def message_claimed(facts: TestFacts) -> bool:
     """The name, class or docstring says the test is about what the error says."""
-    text = " ".join([facts.node.name, *(c.name for c in facts.test.classes), ast.get_docstring(facts.node) or ""])
-    return bool(_MESSAGE_WORDS & set(words(text)))
+    return bool(_MESSAGE_WORDS & claim_words(facts))
 
 
 def dead_raises_checks(facts: TestFacts) -> Iterator[Detection]:
